@@ -1,0 +1,1 @@
+"""devnet domain (in progress)."""

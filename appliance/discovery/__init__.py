@@ -1,0 +1,1 @@
+"""discovery domain (in progress)."""

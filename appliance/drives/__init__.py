@@ -1,0 +1,1 @@
+"""drives domain (in progress)."""

@@ -1,0 +1,1 @@
+"""hw domain (in progress)."""

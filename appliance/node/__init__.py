@@ -1,0 +1,1 @@
+"""node domain (in progress)."""

@@ -1,0 +1,1 @@
+"""ota domain (in progress)."""

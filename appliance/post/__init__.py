@@ -1,0 +1,1 @@
+"""post domain (in progress)."""

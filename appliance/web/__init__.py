@@ -1,0 +1,1 @@
+"""web domain (in progress)."""
