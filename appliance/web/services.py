@@ -1,0 +1,345 @@
+"""What the web layer needs from the rest of the appliance: small typed Protocols, the plain view
+dataclasses they return, and the :class:`AppServices` bundle kept under an aiohttp ``AppKey``.
+
+The web layer validates input and delegates to these; it holds no logic of its own. The daemon wires
+the real managers (drives/jobs, node, hw, ota, ...) into an :class:`AppServices`, adapting their
+snapshots to the view dataclasses below (their fields are exactly the JSON the OpenAPI document
+describes, see ``openapi.py``). Rules every implementation must follow:
+
+* ``snapshot()``-style methods are synchronous and return *cached* state: they must never block
+  (no I/O, no locks held by worker threads). The web layer calls them straight from the loop.
+* ``async`` methods may take time; the web layer bounds each with a timeout.
+* Refusals are raised as :class:`ServiceError` (``kind`` picks the HTTP status) with a sentence a
+  person can act on; anything else is a bug and becomes a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from aiohttp import web
+
+from appliance.events import EventBus
+
+ErrorKind = Literal["invalid", "not_found", "conflict", "unavailable"]
+
+
+class ServiceError(Exception):
+    """A manager refused a request. ``kind``: invalid → 400, not_found → 404, conflict → 409,
+    unavailable → 503."""
+
+    def __init__(self, reason: str, kind: ErrorKind = "conflict") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+# ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
+
+# The vocabularies of appliance.drives.model.DriveState and appliance.jobs.model.JobState.
+DriveState = Literal["offered", "formatting", "checking", "active", "missing", "error"]
+JobState = Literal["checking", "initializing", "paused", "ready", "proving", "error"]
+DRIVE_STATES: tuple[str, ...] = DriveState.__args__  # type: ignore[attr-defined]
+JOB_STATES: tuple[str, ...] = JobState.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class JobView:
+    """The PoST job of one drive (from appliance.jobs' JobSnapshot)."""
+
+    state: JobState
+    reason: str = ""
+    labels_done: int = 0  # JobSnapshot.position
+    labels_total: int = 0  # JobSnapshot.total
+    labels_per_second: float = 0.0
+    eta_seconds: float | None = None  # None while not measured yet
+    paused_by: list[str] = field(default_factory=list)
+    check: str = ""  # outcome of the sampled data check, in words ("" = not checked yet)
+
+
+@dataclass(frozen=True)
+class DriveView:
+    """One drive (from appliance.drives' DriveSnapshot) with its job, if it has one."""
+
+    id: str  # stable id used in URLs
+    state: DriveState
+    model: str
+    serial: str
+    size_bytes: int
+    reason: str = ""  # why it is in this state and what to do, in words
+    allocated_bytes: int = 0  # PoST space planned on this drive (0: none yet)
+    job: JobView | None = None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    drive_id: str
+    size_bytes: int  # what will actually be used (rounded down to whole space units)
+    num_units: int
+    labels_per_second: float | None  # measured on this box (None: not measured yet)
+    eta_seconds: float | None  # honest: labels / measured labels/s (None: not measured yet)
+
+
+class DrivesService(Protocol):
+    def drives(self) -> Sequence[DriveView]:
+        """Cached list of every drive seen, with its state and per-drive init/check progress."""
+
+    async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
+        """Formats an ``offered`` drive (appliance.drives' ``format(drive_id, Confirmation)``). The
+        caller echoes model/serial/size the person confirmed; the manager must refuse
+        (``ServiceError('conflict')``) if they no longer match the drive."""
+
+    async def estimate(self, drive_id: str, size_bytes: int) -> PlanView:
+        """The plan for using ``size_bytes`` of the drive, with the measured ETA; changes nothing."""
+
+    async def allocate(self, drive_id: str, size_bytes: int) -> PlanView:
+        """Commits the plan and starts (or re-plans) initialisation."""
+
+
+# ---- node (node engineer: appliance/node) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoetRegistration:
+    poet: str
+    round_id: str
+    round_end: float  # unix seconds
+
+
+@dataclass(frozen=True)
+class AtxRecord:
+    epoch: int
+    grade: str  # e.g. "valid", "acceptable", "evil" or "missed"
+    published_at: float | None = None
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node_id: str  # hex
+    epoch: int
+    layer: int
+    poet_registrations: list[PoetRegistration] = field(default_factory=list)
+    last_proof_seconds: float | None = None  # how long the last PoST proof took
+    cycle_gap_budget_seconds: float | None = None  # how long it may take
+    atx_history: list[AtxRecord] = field(default_factory=list)
+    next_deadline: float | None = None  # unix seconds
+    next_deadline_what: str = ""
+    eligible_layers: list[int] = field(default_factory=list)
+    proposals_published: int = 0
+    status: str = ""  # one line: what the node is doing now
+
+
+class NodeService(Protocol):
+    def snapshot(self) -> NodeView: ...
+
+
+class IdentityService(Protocol):
+    async def export_backup(self, password: str) -> bytes:
+        """An encrypted backup (argon2id + secretbox) of the box's identities."""
+
+    async def import_backup(self, blob: bytes, password: str) -> list[str]:
+        """Restores a backup; returns the node ids (hex). Corrupt blob or wrong password →
+        ``ServiceError('invalid')``; nothing changes then."""
+
+
+# ---- box health (hw engineer: appliance/hw) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiskHealth:
+    name: str
+    healthy: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class BoxView:
+    version: str
+    uptime_seconds: float
+    cpu_temp_c: float | None
+    throttled: bool
+    undervoltage: bool
+    disks: list[DiskHealth] = field(default_factory=list)
+    hostname: str = ""
+
+
+class BoxService(Protocol):
+    def snapshot(self) -> BoxView: ...
+
+
+# ---- updates (image engineer: appliance/ota) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """appliance.ota.state.OtaResult."""
+
+    from_version: str
+    to_version: str
+    outcome: Literal["success", "rolled-back", "failed", "refused"]
+    reason: str = ""
+    at: float | None = None  # unix seconds
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    """From appliance.ota's OtaSnapshot: ``phase`` is idle | checking | downloading | installing |
+    rebooting | gating | error."""
+
+    current_version: str
+    available_version: str | None = None
+    phase: str = "idle"
+    downloaded_bytes: int = 0
+    total_bytes: int = 0
+    error: str = ""
+    last_result: UpdateResult | None = None
+
+
+class UpdateService(Protocol):
+    def status(self) -> UpdateView: ...
+
+    async def start(self, version: str) -> None:
+        """Starts installing ``version`` (must equal ``available_version``, else ServiceError)."""
+
+
+# ---- logs and factory reset --------------------------------------------------------------------
+
+
+class LogsService(Protocol):
+    def names(self) -> list[str]:
+        """Downloadable log names (plain file names, no folders)."""
+
+    async def path(self, name: str) -> Path:
+        """A regular file to send for ``name``; unknown name → ``ServiceError('not_found')``."""
+
+
+class ResetService(Protocol):
+    async def factory_reset(self) -> None:
+        """Wipes settings, sessions, identities' PoST links; the box reboots into onboarding."""
+
+
+_LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class LogDirectory:
+    """A :class:`LogsService` over the regular files of one folder. Names are checked against a
+    strict pattern *and* the resolved path must stay inside the folder (symlinks included), so no
+    name can reach outside it."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def names(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.root.iterdir() if p.is_file() and _LOG_NAME.match(p.name))
+        except FileNotFoundError:
+            return []
+
+    async def path(self, name: str) -> Path:
+        return await asyncio.to_thread(self._resolve, name)
+
+    def _resolve(self, name: str) -> Path:
+        if not _LOG_NAME.match(name):
+            raise ServiceError(f"{name!r} is not a log name", "invalid")
+        path = (self.root / name).resolve()
+        if path.parent != self.root or not path.is_file():
+            raise ServiceError(f"no log named {name!r}", "not_found")
+        return path
+
+
+# ---- the bundle --------------------------------------------------------------------------------
+
+
+@dataclass
+class AppServices:
+    """Everything the web app talks to. ``parse_address(text) -> bytes`` raises ``ValueError``
+    (appliance.node.address.AddressError) with a message a person can read."""
+
+    bus: EventBus
+    state_dir: Path
+    version: str
+    drives: DrivesService
+    node: NodeService
+    identity: IdentityService
+    box: BoxService
+    update: UpdateService
+    logs: LogsService
+    reset: ResetService
+    parse_address: Callable[[str], bytes]
+    address_hrp: str = "sm"
+    secure_cookies: bool = False  # True when served over TLS
+    call_timeout: float = 30.0  # bound on every async service call
+
+
+SERVICES = web.AppKey("services", AppServices)
+
+
+BACKUP_FORMAT = "smeshbox-identities"
+MAX_BACKUP_IDENTITIES = 64
+
+
+class StoreIdentity:
+    """An :class:`IdentityService` over ``appliance.node.identity``: the backup holds *every*
+    identity of an ``IdentityStore`` (one per PoST dataset), each encrypted by
+    ``export_encrypted`` (argon2id → secretbox), in a small JSON envelope. A restore checks every
+    entry before it writes any, so a bad file or password changes nothing. Runs in a worker thread
+    (argon2id is slow)."""
+
+    def __init__(self, store: object) -> None:
+        self.store = store  # appliance.node.identity.IdentityStore
+
+    async def export_backup(self, password: str) -> bytes:
+        return await asyncio.to_thread(self._export, password)
+
+    async def import_backup(self, blob: bytes, password: str) -> list[str]:
+        return await asyncio.to_thread(self._import, blob, password)
+
+    def _export(self, password: str) -> bytes:
+        from appliance.node import identity as ident
+
+        identities = self.store.load_all()  # type: ignore[attr-defined]
+        if not identities:
+            raise ServiceError("this box has no identity yet (it makes one per drive)", "not_found")
+        try:
+            blobs = [base64.b64encode(ident.export_encrypted(i, password)).decode() for i in identities]
+        except ident.BackupError as exc:
+            raise ServiceError(str(exc), "invalid") from exc
+        return json.dumps({"format": BACKUP_FORMAT, "version": 1, "identities": blobs}).encode()
+
+    def _import(self, blob: bytes, password: str) -> list[str]:
+        from appliance.node import identity as ident
+
+        try:
+            envelope = json.loads(blob)
+            entries = envelope["identities"]
+            if envelope.get("format") != BACKUP_FORMAT or envelope.get("version") != 1:
+                raise ValueError("unknown format")
+            if not isinstance(entries, list) or not 0 < len(entries) <= MAX_BACKUP_IDENTITIES:
+                raise ValueError("bad entry list")
+            raw = [base64.b64decode(e, validate=True) for e in entries]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ServiceError("not a Smeshbox identity backup (damaged or another file)", "invalid") from exc
+        try:
+            restored = [ident.import_encrypted(r, password) for r in raw]
+        except ident.BackupError as exc:
+            raise ServiceError(str(exc), "invalid") from exc
+        for identity in restored:  # all checked before anything is written
+            if self.store.exists(identity.name):  # type: ignore[attr-defined]
+                existing = self.store.load(identity.name)  # type: ignore[attr-defined]
+                if existing.seed != identity.seed:
+                    raise ServiceError(
+                        f"this box already has a different identity named {identity.name!r}; "
+                        "nothing was restored",
+                        "conflict",
+                    )
+        for identity in restored:
+            self.store.save(identity)  # type: ignore[attr-defined]
+        return [i.node_id.hex() for i in restored]

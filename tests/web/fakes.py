@@ -1,0 +1,198 @@
+"""In-memory stand-ins for the managers that are being written in parallel (drives/jobs, node, hw,
+ota, reset), implementing appliance.web.services' Protocols faithfully enough for the web tests:
+they keep state, refuse bad requests the way the real ones must, and publish on the EventBus.
+Identity backups, logs and addresses use the real implementations (StoreIdentity, LogDirectory,
+appliance.node.address).
+The lead switches these to the real managers once they land."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+from appliance.events import EventBus
+from appliance.node.address import MAINNET_HRP, encode_address, parse_address
+from appliance.web.services import (
+    AtxRecord,
+    BoxView,
+    DiskHealth,
+    DriveView,
+    JobView,
+    NodeView,
+    PlanView,
+    PoetRegistration,
+    ServiceError,
+    UpdateResult,
+    UpdateView,
+)
+
+GIB = 1 << 30
+UNIT_BYTES = 4 * GIB  # one PoST space unit on this fake box
+LABEL_BYTES = 16
+
+
+def address_parser(text: str) -> bytes:
+    """What the daemon wires: the node's bech32 parser for the network's prefix."""
+    return parse_address(text, MAINNET_HRP)
+
+
+VALID_ADDRESS = encode_address(b"\0\0\0\0" + bytes(range(1, 21)))
+
+
+class FakeDrives:
+    """Drives and jobs: format with echo check, plans from a 'measured' labels/s, init progress."""
+
+    def __init__(self, bus: EventBus, labels_per_second: float = 250_000.0) -> None:
+        self.bus = bus
+        self.lps = labels_per_second
+        self.formatted: list[str] = []
+        self._drives: dict[str, DriveView] = {
+            d.id: d
+            for d in (
+                DriveView(
+                    "usb-Samsung_T7_S5TANS0R123",
+                    "offered",
+                    "Samsung T7",
+                    "S5TANS0R123",
+                    500 * GIB,
+                    "empty drive: format it to use it",
+                ),
+                DriveView(
+                    "usb-WD_Elements_WX12A3456",
+                    "active",
+                    "WD Elements",
+                    "WX12A3456",
+                    2000 * GIB,
+                    "formatted by this box",
+                ),
+            )
+        }
+
+    def drives(self) -> Sequence[DriveView]:
+        return list(self._drives.values())
+
+    def _get(self, drive_id: str) -> DriveView:
+        if drive_id not in self._drives:
+            raise ServiceError(f"no drive {drive_id!r}", "not_found")
+        return self._drives[drive_id]
+
+    def _set(self, drive: DriveView, topic: str = "drives") -> None:
+        self._drives[drive.id] = drive
+        self.bus.publish(topic, drive.id)
+
+    async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
+        drive = self._get(drive_id)
+        if (model, serial, size_bytes) != (drive.model, drive.serial, drive.size_bytes):
+            raise ServiceError("the drive is not the one you confirmed (model/serial/size differ)")
+        if drive.state != "offered":
+            raise ServiceError(f"the drive is {drive.state}; only an offered drive can be formatted")
+        self.formatted.append(drive_id)
+        self._set(dataclasses.replace(drive, state="active", reason="formatted by this box"))
+
+    def _plan(self, drive: DriveView, size_bytes: int) -> PlanView:
+        if drive.state != "active":
+            raise ServiceError(f"the drive is {drive.state}; format it first")
+        units = min(size_bytes, drive.size_bytes) // UNIT_BYTES
+        if units < 1:
+            raise ServiceError(f"at least one space unit ({UNIT_BYTES // GIB} GiB) is needed", "invalid")
+        labels = units * UNIT_BYTES // LABEL_BYTES
+        return PlanView(drive.id, units * UNIT_BYTES, units, self.lps, labels / self.lps)
+
+    async def estimate(self, drive_id: str, size_bytes: int) -> PlanView:
+        return self._plan(self._get(drive_id), size_bytes)
+
+    async def allocate(self, drive_id: str, size_bytes: int) -> PlanView:
+        drive = self._get(drive_id)
+        plan = self._plan(drive, size_bytes)
+        job = JobView("initializing", "", 0, plan.size_bytes // LABEL_BYTES, self.lps, plan.eta_seconds)
+        self._set(dataclasses.replace(drive, allocated_bytes=plan.size_bytes, job=job), "jobs")
+        return plan
+
+    def advance(self, drive_id: str, labels: int) -> None:
+        """What the job manager does as init runs: progress + ETA, then a data check at the end."""
+        drive = self._get(drive_id)
+        assert drive.job is not None
+        done = min(drive.job.labels_total, drive.job.labels_done + labels)
+        left = drive.job.labels_total - done
+        job = dataclasses.replace(drive.job, labels_done=done, eta_seconds=left / self.lps)
+        if left == 0:
+            job = dataclasses.replace(job, state="ready", check="4096 sampled labels checked: all good")
+        self._set(dataclasses.replace(drive, job=job), "jobs")
+
+
+class FakeNode:
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        now = time.time()
+        self.view = NodeView(
+            node_id="ab" * 32,
+            epoch=12,
+            layer=48_210,
+            poet_registrations=[PoetRegistration("http://poet-1.devnet", "12", now + 3600)],
+            last_proof_seconds=2_700.0,
+            cycle_gap_budget_seconds=43_200.0,
+            atx_history=[
+                AtxRecord(e, "valid" if e != 9 else "missed", now - (12 - e) * 86400) for e in range(6, 12)
+            ],
+            next_deadline=now + 5400,
+            next_deadline_what="PoET round 12 ends",
+            eligible_layers=[48_230, 48_655],
+            proposals_published=31,
+            status="waiting for the PoET round",
+        )
+
+    def snapshot(self) -> NodeView:
+        return self.view
+
+    def set(self, **changes: object) -> None:
+        self.view = dataclasses.replace(self.view, **changes)
+        self.bus.publish("node", None)
+
+
+class FakeBox:
+    def __init__(self, bus: EventBus, version: str) -> None:
+        self.bus = bus
+        self.view = BoxView(
+            version,
+            93_784.0,
+            58.5,
+            False,
+            False,
+            [DiskHealth("sda", True, "SMART ok"), DiskHealth("sdb", True, "SMART ok")],
+            "smeshbox",
+        )
+
+    def snapshot(self) -> BoxView:
+        return self.view
+
+    def set(self, **changes: object) -> None:
+        self.view = dataclasses.replace(self.view, **changes)
+        self.bus.publish("hw", None)
+
+
+class FakeUpdate:
+    def __init__(self, version: str) -> None:
+        self.view = UpdateView(
+            version, "0.2.0", last_result=UpdateResult("0.0.9", version, "success", "", 1.7e9)
+        )
+        self.started: list[str] = []
+
+    def status(self) -> UpdateView:
+        return self.view
+
+    async def start(self, version: str) -> None:
+        if version != self.view.available_version:
+            raise ServiceError(f"{version} is not the available release ({self.view.available_version})")
+        if self.view.phase != "idle":
+            raise ServiceError(f"an update is already {self.view.phase}")
+        self.started.append(version)
+        self.view = dataclasses.replace(self.view, phase="downloading", total_bytes=200 << 20)
+
+
+class FakeReset:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def factory_reset(self) -> None:
+        self.calls += 1
