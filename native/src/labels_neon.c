@@ -1,11 +1,11 @@
-/* labels_neon.c — STUB: to be implemented (aarch64 NEON, 4 and 8 lanes). */
+/*
+ * labels_neon.c — ROMix for aarch64 NEON: 4 labels per uint32x4_t, lane = label, one register set
+ * (labels_lanes.h with the operations of labels_neon.h). labels_neon8.c runs two sets.
+ */
 #include "internal.h"
 #ifdef SP_AARCH64
-int sp_labels_neon4(const uint8_t commitment[32], uint32_t n, uint64_t start, size_t count, uint8_t *out32) {
-    (void)commitment; (void)n; (void)start; (void)count; (void)out32;
-    return SP_ERR_UNSUPPORTED;
-}
-int sp_labels_neon8(const uint8_t commitment[32], uint32_t n, uint64_t start, size_t count, uint8_t *out32) {
-    return sp_labels_neon4(commitment, n, start, count, out32);
-}
+#include "labels_neon.h"
+#define SP_SETS 1
+#define SP_LANES_FN sp_labels_neon4
+#include "labels_lanes.h"
 #endif
