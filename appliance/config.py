@@ -1,0 +1,133 @@
+"""The daemon's configuration and state-directory layout.
+
+One state directory holds everything the box keeps (``/var/lib/smeshbox`` on the box)::
+
+    <state>/lock                   single-instance lock (appliance.system.lock)
+    <state>/config.json            DaemonConfig, written atomically
+    <state>/identities/<n>.key     go-spacemesh style keys (appliance.node.identity)
+    <state>/drives/<fs-uuid>/      mount points of the data drives (noatime)
+    <state>/drives.json            what the box knows about each drive (DriveRecord per fs UUID)
+    <state>/dev-drives/            --dev only: backing files of the loop-device drives
+
+Reads tolerate a missing file (defaults) but never a corrupt one silently: a corrupt config raises
+:class:`ConfigError` naming the file, and is left in place for a person to look at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from appliance.system.files import atomic_write_json
+
+BOX_STATE_DIR = Path("/var/lib/smeshbox")
+
+
+class ConfigError(ValueError):
+    """A config/state file exists but cannot be used; the message names the file and the field."""
+
+
+@dataclass
+class PostSettings:
+    """PoST parameters for new datasets (mainnet: 2^32 labels per unit, scrypt N = 8192)."""
+
+    labels_per_unit: int = 1 << 32
+    scrypt_n: int = 8192
+    max_file_size: int = 4 << 30
+    #: bytes left free on a drive when sizing the number of units (filesystem slack, metadata)
+    free_margin: int = 256 << 20
+    #: upper bound of units per drive (0 = as many as fit)
+    max_units: int = 0
+    threads: int = 1
+    commitment_atx_id: str = "00" * 32
+
+
+@dataclass
+class DaemonConfig:
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 80
+    post: PostSettings = field(default_factory=PostSettings)
+    #: folders whose files may back loop-device drives (--dev); other loop devices are ignored
+    loop_backing_dirs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StateLayout:
+    root: Path
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "lock"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def identities(self) -> Path:
+        return self.root / "identities"
+
+    @property
+    def drives(self) -> Path:
+        return self.root / "drives"
+
+    @property
+    def drives_db(self) -> Path:
+        return self.root / "drives.json"
+
+    @property
+    def dev_drives(self) -> Path:
+        return self.root / "dev-drives"
+
+    def create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.identities.mkdir(exist_ok=True, mode=0o700)
+        self.drives.mkdir(exist_ok=True)
+
+
+def _from_dict(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected an object, found {type(data).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        default = getattr(cls(), name)
+        if dataclasses.is_dataclass(default):
+            values[name] = _from_dict(type(default), value, f"{where}.{name}")
+        elif type(default) is int and (type(value) is not int or value < 0):
+            raise ConfigError(f"{where}.{name}: expected a non-negative integer, found {value!r}")
+        elif not isinstance(value, type(default)):
+            raise ConfigError(f"{where}.{name}: expected {type(default).__name__}, found {value!r}")
+        else:
+            values[name] = value
+    return cls(**values)
+
+
+def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
+    p = Path(path)
+    try:
+        raw = p.read_text()
+    except FileNotFoundError:
+        return DaemonConfig()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    config = _from_dict(DaemonConfig, data, str(p))
+    n = config.post.scrypt_n
+    if n < 2 or n & (n - 1):
+        raise ConfigError(f"{p}: post.scrypt_n must be a power of two >= 2, found {n}")
+    if config.post.labels_per_unit < 1 or config.post.max_file_size % 16 or config.post.max_file_size < 1024:
+        raise ConfigError(f"{p}: post.labels_per_unit >= 1 and max_file_size a multiple of 16, >= 1024")
+    return config
+
+
+def save_config(path: str | os.PathLike[str], config: DaemonConfig) -> None:
+    atomic_write_json(path, dataclasses.asdict(config))

@@ -1,0 +1,182 @@
+"""``python -m appliance run``: the one long-running service of the box.
+
+Wires the managers together — drives (udev → mounts) feed jobs (init/proving), state goes out on
+the event bus and to the web app — under a single-instance lock, with systemd notify/watchdog
+and journald logging when run by systemd (``image/overlay/etc/systemd/system/smeshbox.service``).
+
+``--dev`` runs on a local default so a developer sees real work within a minute: state in
+``<repo>/.state`` (or ``~/.local/share/smeshbox``), two file-backed drives attached as real loop
+devices when root (plain directories otherwise), a small LabelsPerUnit and scrypt N, and the web
+API on 127.0.0.1:8080.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from appliance.config import BOX_STATE_DIR, ConfigError, DaemonConfig, StateLayout, load_config
+from appliance.system.lock import AlreadyRunningError, InstanceLock
+from appliance.system.logs import setup_logging
+
+log = logging.getLogger("appliance.daemon")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+STATUS_INTERVAL = 10.0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", type=Path, help=f"state folder (default {BOX_STATE_DIR})")
+    parser.add_argument("--listen", help="HOST:PORT of the web API (default 0.0.0.0:80)")
+    parser.add_argument("--dev", action="store_true", help="local default: file-backed drives, small PoST")
+    parser.add_argument("--no-web", action="store_true", help="do not start the web app")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--status-interval", type=float, default=STATUS_INTERVAL, help=argparse.SUPPRESS)
+
+
+def dev_state_dir() -> Path:
+    if (REPO_ROOT / "pyproject.toml").exists() and os.access(REPO_ROOT, os.W_OK):
+        return REPO_ROOT / ".state"
+    return Path.home() / ".local/share/smeshbox"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--listen must be HOST:PORT with a port 1-65535, got {text!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = setup_logging(getattr(logging, args.log_level))
+    state = args.state_dir or (dev_state_dir() if args.dev else BOX_STATE_DIR)
+    layout = StateLayout(Path(state).absolute())
+    try:
+        layout.create()
+        lock = InstanceLock(layout.root)
+        lock.acquire()
+    except AlreadyRunningError as exc:
+        print(f"smeshbox: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"smeshbox: cannot use state folder {layout.root}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        config = load_config(layout.config)
+        if args.dev:
+            from appliance.drives.dev import dev_config
+
+            config = dev_config(config, layout)
+        if args.listen:
+            config.listen_host, config.listen_port = parse_listen(args.listen)
+        log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
+        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web)
+        daemon.status_interval = max(0.1, args.status_interval)
+        return asyncio.run(daemon.run())
+    except (ConfigError, ValueError) as exc:
+        print(f"smeshbox: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        lock.release()
+
+
+class Daemon:
+    def __init__(self, layout: StateLayout, config: DaemonConfig, dev: bool = False,
+                 web: bool = True) -> None:
+        self.layout, self.config, self.dev, self.web = layout, config, dev, web
+        self._stop = asyncio.Event()
+        self.status_interval = STATUS_INTERVAL
+
+    async def run(self) -> int:
+        from appliance.drives.manager import DriveManager
+        from appliance.events import EventBus
+        from appliance.jobs.manager import JobManager
+        from appliance.system.notify import Notifier
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        notifier = Notifier()
+        bus = EventBus()
+        bus.bind(loop)
+        jobs = JobManager(bus, self.config.post)
+        drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
+        jobs.on_io_error = drives.report_io_error
+        dev_drives = None
+        web_runner = None
+        started: list[object] = []
+        try:
+            if self.dev:
+                from appliance.drives.dev import DevDrives
+
+                dev_drives = DevDrives(self.layout, jobs)
+                await dev_drives.attach()
+            await jobs.start()
+            started.append(jobs)
+            await drives.start()
+            started.append(drives)
+            if dev_drives is not None:
+                await dev_drives.start()
+            if self.web:
+                try:
+                    web_runner = await self._start_web(bus, drives, jobs)
+                except OSError as exc:
+                    log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
+                              exc.strerror or exc)
+                    return 1
+            notifier.start_watchdog()
+            notifier.ready(self._status(drives, jobs))
+            log.info("ready: %s", self._status(drives, jobs))
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.status_interval)
+                status = self._status(drives, jobs)
+                notifier.status(status)
+                log.info("%s", status)
+        finally:
+            notifier.stopping()
+            log.info("stopping")
+            if web_runner is not None:
+                await web_runner.cleanup()  # type: ignore[attr-defined]
+            if drives in started:
+                await drives.stop()  # pauses every job at a durable label, then unmounts
+            if dev_drives is not None:
+                await dev_drives.stop()
+            if jobs in started:
+                await jobs.stop()
+            await notifier.stop_watchdog()
+        return 0
+
+    @staticmethod
+    def _status(drives: object, jobs: object) -> str:
+        parts = []
+        for job in jobs.snapshot():  # type: ignore[attr-defined]
+            pct = 100.0 * job.position / job.total if job.total else 0.0
+            eta = f", ETA {job.eta_seconds:.0f}s" if job.eta_seconds else ""
+            rate = f", {job.labels_per_second:.0f} labels/s" if job.labels_per_second else ""
+            why = f" ({'; '.join(job.paused_by) or job.reason})" if job.paused_by or job.reason else ""
+            parts.append(f"{job.drive_id[:8]} {job.state.value} {job.position}/{job.total} "
+                         f"{pct:.1f}%{rate}{eta}{why}")
+        offered = [d for d in drives.snapshot() if d.state.value == "offered"]  # type: ignore[attr-defined]
+        if offered:
+            parts.append(f"{len(offered)} drive(s) offered for formatting")
+        return "; ".join(parts) or "no drives"
+
+    async def _start_web(self, bus: object, drives: object, jobs: object) -> object | None:
+        """Integration point for the web app (appliance.web.app.create_app + serve).
+
+        The web app needs every domain's service (node, box, update, ...); until the daemon can
+        build them all the lead wires the app here. Drives and jobs are served through
+        :class:`appliance.jobs.webview.DrivesView`.
+        """
+        try:
+            from appliance.jobs.webview import build_web
+        except ImportError as exc:  # pragma: no cover - depends on what has landed
+            log.warning("web app not started: %s", exc)
+            return None
+        return await build_web(self.layout, self.config, bus, drives, jobs)

@@ -1,0 +1,46 @@
+"""What the drive manager hands the job manager: one mounted dataset location per drive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+METADATA_FILE = "postdata_metadata.json"
+DATA_SUBDIR = "smeshbox"
+
+
+@dataclass(frozen=True)
+class Volume:
+    drive_id: str  # the filesystem UUID: stable across replugs and device renames
+    mountpoint: Path
+    datadir: Path  # where postdata_*.bin and postdata_metadata.json live (or will)
+    identity: str  # name in the identity store (<state>/identities/<name>.key)
+    node_id: bytes
+    read_only: bool
+    has_data: bool  # metadata present (adopted) vs. a fresh dataset to create
+
+
+class VolumeListener(Protocol):
+    """Implemented by the job manager. ``volume_lost`` returns once the drive's job has let go of
+    every file on it, so the drive can be unmounted."""
+
+    async def volume_ready(self, volume: Volume) -> None: ...
+
+    async def volume_lost(self, drive_id: str, reason: str) -> None: ...
+
+
+def find_datadir(top: Path) -> Path | None:
+    """PoST data sits at the top of the filesystem or in ``smeshbox/``."""
+    for candidate in (top / DATA_SUBDIR, top):
+        if (candidate / METADATA_FILE).is_file():
+            return candidate
+    return None
+
+
+def user_files(top: Path) -> list[str]:
+    """Entries on a filesystem other than what mkfs or the box itself put there."""
+    try:
+        return sorted(e for e in (p.name for p in top.iterdir()) if e not in {"lost+found", DATA_SUBDIR})
+    except OSError:
+        return ["<unreadable>"]

@@ -1,0 +1,447 @@
+"""JobManager: one job per drive — check adopted data, plan and initialize new data, hand complete
+data to proving.
+
+Contract for the node (and the web API):
+
+* ``snapshot() -> list[JobSnapshot]``: plain dataclasses; changes are published on the event bus
+  under topic ``"jobs"``.
+* ``async with jobs.proving(drive_id) as volume:`` — for the duration of the block every init
+  thread on the box is paused at a durable point (proving deadlines pre-empt init) and the drive's
+  job is marked ``proving``; ``volume.datadir`` is where the data is. Raises :class:`NotReadyError`
+  when the drive's data is not complete (or the drive is missing).
+* ``ready_volumes()``: the drives whose data is complete, for the node to prove with.
+
+Init runs in a dedicated thread at ``SCHED_IDLE`` (see :mod:`.worker`); pausing sets the
+initializer's stop event, which commits a durable position; resuming re-opens the data where the
+last commit left it, so an unplug, a pause or a kill -9 never loses more than the uncommitted tail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import errno
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.config import PostSettings
+from appliance.drives.volume import Volume
+from appliance.events import EventBus
+from appliance.jobs import health
+from appliance.jobs.model import JobSnapshot, JobState, Plan
+from appliance.jobs.plan import NoSpaceError, make_plan
+from appliance.jobs.worker import start_low_priority
+from appliance.post.bench import measure_label_rate
+from appliance.post.check import check_data
+from appliance.post.initializer import Initializer, InitProgress, InitResult
+from appliance.post.layout import DataFileError, check_files
+from appliance.post.metadata import METADATA_FILE, MetadataError, PostMetadata, read_metadata
+from appliance.post.writer import STATE_FILE, InitError, datadir_scrypt_n, read_init_state
+
+log = logging.getLogger(__name__)
+
+GLOBAL_PROVING = "proving"
+MISSING = "missing"
+IO_RETRIES = 3
+PROGRESS_EVERY = 0.5  # seconds between progress events of one job
+
+
+class NotReadyError(RuntimeError):
+    """Proving was asked of a drive whose data is not complete (or that is not plugged in)."""
+
+
+class PlanLockedError(RuntimeError):
+    """The dataset's size can no longer change: labels were already written."""
+
+
+def _has_labels(datadir: Path) -> bool:
+    return any(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
+
+
+@dataclass
+class _Job:
+    volume: Volume
+    snap: JobSnapshot
+    paused_by: dict[str, str] = field(default_factory=dict)
+    runnable: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: threading.Event | None = None
+    thread: asyncio.Future[InitResult] | None = None
+    task: asyncio.Task[None] | None = None
+    meta: PostMetadata | None = None
+    io_errors: int = 0
+    published: float = 0.0  # monotonic time of the last progress event
+
+
+class JobManager:
+    """Implements the drive manager's ``VolumeListener``; see the module docstring."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        settings: PostSettings,
+        *,
+        health_root: Path = Path("/"),
+        health_interval: float = 5.0,
+        check_samples: int = 256,
+        measure_seconds: float = 0.5,
+    ) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.health_root = health_root
+        self.health_interval = health_interval
+        self.check_samples = check_samples
+        self.measure_seconds = measure_seconds
+        #: set by the daemon: called with (drive_id, error text) when a job hits an I/O error
+        self.on_io_error: Callable[[str, str], Awaitable[None]] | None = None
+        self._jobs: dict[str, _Job] = {}
+        self._global: dict[str, str] = {}
+        self._provers = 0
+        self._rates: dict[int, float] = {}
+        self._health_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._health_task = asyncio.get_running_loop().create_task(self._watch_health())
+
+    async def stop(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+            self._health_task = None
+        for job in self._jobs.values():
+            await self._halt(job)
+            if job.task is not None:
+                job.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job.task
+        for task in list(self._tasks):
+            task.cancel()
+
+    def snapshot(self) -> list[JobSnapshot]:
+        return [dataclasses.replace(j.snap, paused_by=sorted({**self._global, **j.paused_by}.values()))
+                for j in sorted(self._jobs.values(), key=lambda j: j.volume.drive_id)]
+
+    def ready_volumes(self) -> list[Volume]:
+        return [j.volume for j in self._jobs.values()
+                if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by]
+
+    # ------------------------------------------------------------------ VolumeListener
+
+    async def volume_ready(self, volume: Volume) -> None:
+        job = self._jobs.get(volume.drive_id)
+        if job is None:
+            job = _Job(volume, JobSnapshot(drive_id=volume.drive_id, state=JobState.PLANNING))
+            self._jobs[volume.drive_id] = job
+        job.volume = volume
+        job.snap.identity, job.snap.node_id = volume.identity, volume.node_id.hex()
+        job.snap.datadir = str(volume.datadir)
+        job.paused_by.pop(MISSING, None)
+        self._update(job)
+        if job.task is None or job.task.done():
+            job.task = asyncio.get_running_loop().create_task(self._run(job))
+
+    async def volume_lost(self, drive_id: str, reason: str) -> None:
+        job = self._jobs.get(drive_id)
+        if job is None:
+            return
+        job.paused_by[MISSING] = f"drive missing: {reason}"
+        self._update(job)
+        await self._wait_thread(job)
+        self._publish()
+
+    # ------------------------------------------------------------------ proving
+
+    @contextlib.asynccontextmanager
+    async def proving(self, drive_id: str) -> AsyncIterator[Volume]:
+        job = self._jobs.get(drive_id)
+        if job is None or job.snap.state is not JobState.READY or MISSING in job.paused_by:
+            state = job.snap.state.value if job else "unknown"
+            raise NotReadyError(f"drive {drive_id} cannot prove now (its job is {state})")
+        self._provers += 1
+        self._set_global(GLOBAL_PROVING, "paused while a proof is generated")
+        try:
+            await asyncio.gather(*(self._wait_thread(j) for j in self._jobs.values()))
+            job.snap.state = JobState.PROVING
+            self._publish()
+            yield job.volume
+        finally:
+            if job.snap.state is JobState.PROVING:
+                job.snap.state = JobState.READY
+            self._provers -= 1
+            if not self._provers:
+                self._set_global(GLOBAL_PROVING, None)
+            self._publish()
+
+    # ------------------------------------------------------------------ plans
+
+    async def estimate(self, drive_id: str, max_bytes: int = 0) -> Plan:
+        """The plan for ``drive_id``: all free space (less the margin), or at most ``max_bytes``."""
+        job = self._jobs.get(drive_id)
+        if job is None:
+            raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
+        s = self.settings
+        units = s.max_units
+        if max_bytes:
+            units = max_bytes // (s.labels_per_unit * 16)
+            if units < 1:
+                raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
+            units = min(units, s.max_units) if s.max_units else units
+        rate = await self._rate(s.scrypt_n)
+        return await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
+                                       units, rate)
+
+    async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
+        """Re-sizes a dataset this box is still initializing (0 = all free space).
+
+        The labels written so far are discarded — a person asked for it, and they are only this
+        box's own unfinished work. Complete data, and data made elsewhere, is never touched:
+        :class:`PlanLockedError`.
+        """
+        job = self._jobs.get(drive_id)
+        if job is None:
+            raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
+        datadir = job.volume.datadir
+        own = (datadir / STATE_FILE).exists() or not _has_labels(datadir)
+        if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
+            raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
+                                  "fixed (format the drive to start over)")
+        plan = await self.estimate(drive_id, max_bytes)
+        job.paused_by["replan"] = "re-planning"
+        self._update(job)
+        await self._wait_thread(job)
+        if job.task is not None:
+            job.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job.task
+        for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE, datadir / STATE_FILE]:
+            leftover.unlink(missing_ok=True)
+        job.snap.max_bytes, job.meta, job.snap.position = max_bytes, None, 0
+        job.snap.state, job.snap.reason = JobState.PLANNING, ""
+        job.volume = dataclasses.replace(job.volume, has_data=False)
+        job.paused_by.pop("replan", None)
+        self._update(job)
+        job.task = asyncio.get_running_loop().create_task(self._run(job))
+        return plan
+
+    # ------------------------------------------------------------------ pausing
+
+    def pause(self, key: str, reason: str | None) -> None:
+        """Box-wide pause of init under ``key`` (None clears it) — e.g. the UI's pause button."""
+        self._set_global(key, reason)
+
+    def _set_global(self, key: str, reason: str | None) -> None:
+        if reason:
+            self._global[key] = reason
+        else:
+            self._global.pop(key, None)
+        for job in self._jobs.values():
+            self._update(job)
+        self._publish()
+
+    def _update(self, job: _Job) -> None:
+        if job.paused_by or self._global:
+            job.runnable.clear()
+            if job.stop is not None:
+                job.stop.set()
+            if job.snap.state is JobState.INITIALIZING:
+                job.snap.state = JobState.PAUSED
+        else:
+            job.runnable.set()
+
+    async def _wait_thread(self, job: _Job) -> None:
+        if job.thread is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(job.thread)
+
+    async def _halt(self, job: _Job) -> None:
+        job.paused_by["stopping"] = "the daemon is stopping"
+        self._update(job)
+        await self._wait_thread(job)
+
+    async def _watch_health(self) -> None:
+        while True:
+            found = await asyncio.to_thread(health.problems, self.health_root)
+            for key in ("undervoltage", "thermal"):
+                if found.get(key) != self._global.get(key):
+                    if found.get(key):
+                        log.warning("pausing init: %s", found[key])
+                    self._set_global(key, found.get(key))
+            await asyncio.sleep(self.health_interval)
+
+    # ------------------------------------------------------------------ the job
+
+    def _fail(self, job: _Job, reason: str) -> None:
+        job.snap.state, job.snap.reason = JobState.ERROR, reason
+        log.error("drive %s: %s", job.volume.drive_id, reason)
+        self._publish()
+
+    async def _run(self, job: _Job) -> None:
+        while True:
+            await job.runnable.wait()
+            volume = job.volume
+            try:
+                if job.meta is None:
+                    job.meta = await self._prepare(job)
+                    if job.meta is None:
+                        return
+                if job.snap.state is JobState.READY:
+                    return
+                if volume.read_only:
+                    self._fail(job, "the drive is read-only and its PoST data is incomplete: "
+                                    "make it writable to finish initializing")
+                    return
+                result = await self._init_once(job, job.meta)
+                job.io_errors = 0
+            except (OSError, InitError, DataFileError) as exc:
+                if MISSING in job.paused_by or "stopping" in job.paused_by:
+                    continue  # the drive went away under the job: already paused, resumes on replug
+                if _is_full(exc):
+                    self._fail(job, f"the drive is full: {exc}")
+                    return
+                if isinstance(exc, InitError) and not _is_io(exc):
+                    self._fail(job, str(exc))
+                    return
+                job.io_errors += 1
+                if job.io_errors > IO_RETRIES:
+                    self._fail(job, f"repeated I/O errors: {exc}; check the drive and its cable")
+                    return
+                job.paused_by[MISSING] = f"I/O error: {exc}"
+                self._update(job)
+                if self.on_io_error is not None:
+                    await self.on_io_error(volume.drive_id, str(exc))
+                continue
+            except (MetadataError, NoSpaceError) as exc:
+                self._fail(job, str(exc))
+                return
+            if result.complete:
+                job.snap.state, job.snap.reason, job.snap.eta_seconds = JobState.READY, "data complete", 0.0
+                log.info("drive %s: initialization complete (%d labels)", volume.drive_id, result.total)
+                self._publish()
+                return
+
+    async def _prepare(self, job: _Job) -> PostMetadata | None:
+        """Existing data: read + sampled check. New data: plan from free space, measured ETA."""
+        volume, s = job.volume, self.settings
+        if volume.has_data or (volume.datadir / METADATA_FILE).exists():
+            meta = await asyncio.to_thread(read_metadata, volume.datadir)
+            if meta.node_id != volume.node_id:
+                self._fail(job, "the metadata belongs to another identity than the drive's key")
+                return None
+            scrypt_n = await asyncio.to_thread(datadir_scrypt_n, volume.datadir, 8192)
+            job.snap.scrypt_n = scrypt_n
+            self._describe(job, meta)
+            state = await asyncio.to_thread(read_init_state, volume.datadir)
+            if state is None or state.position >= meta.total_labels:
+                # Made elsewhere (a PC with a GPU) or finished here: every file must be whole.
+                await asyncio.to_thread(check_files, volume.datadir, meta)
+                job.snap.position = meta.total_labels
+            else:
+                job.snap.position = state.position
+            if job.snap.position >= meta.total_labels:
+                # Complete data (adopted, or finished here): recompute a sample before proving with it.
+                job.snap.state, job.snap.reason = JobState.CHECKING, "sampled data check"
+                self._publish()
+                fraction = min(100.0, 100.0 * self.check_samples / meta.total_labels)
+                report = await asyncio.to_thread(check_data, volume.datadir, fraction,
+                                                 scrypt_n=scrypt_n, threads=self.settings.threads)
+                job.snap.check_at, job.snap.check_labels = time.time(), report.checked
+                job.snap.check_bad = len(report.bad)
+                if not report.ok:
+                    bad = report.bad[0] if report.bad else None
+                    where = (f"label {bad.index} ({bad.file} offset {bad.offset}) does not match"
+                             if bad else f"VRF nonce: {report.vrf_error}")
+                    job.snap.check = f"failed: {len(report.bad)} of {report.checked} labels bad; {where}"
+                    self._fail(job, f"the PoST data failed its sampled check: {where}. It was left as is.")
+                    return None
+                job.snap.check = f"ok ({report.checked} labels recomputed)"
+                job.snap.state, job.snap.reason = JobState.READY, "data complete"
+                self._publish()
+            return meta
+        job.snap.scrypt_n = s.scrypt_n
+        job.snap.state, job.snap.reason = JobState.PLANNING, "measuring this CPU"
+        self._publish()
+        plan = await self.estimate(job.volume.drive_id, job.snap.max_bytes)
+        job.snap.plan = plan
+        meta = PostMetadata(
+            node_id=volume.node_id, commitment_atx_id=bytes.fromhex(s.commitment_atx_id),
+            labels_per_unit=s.labels_per_unit, num_units=plan.num_units,
+            max_file_size=s.max_file_size,
+        )
+        self._describe(job, meta)
+        log.info("drive %s: plan %d unit(s), %d bytes, ETA %s s at %.0f labels/s", volume.drive_id,
+                 plan.num_units, plan.bytes_total, f"{plan.eta_seconds:.0f}" if plan.eta_seconds else "?",
+                 plan.labels_per_second or 0)
+        return meta
+
+    async def _rate(self, scrypt_n: int) -> float | None:
+        if scrypt_n not in self._rates:
+            self._rates[scrypt_n] = await asyncio.to_thread(
+                measure_label_rate, self.measure_seconds, self.settings.threads, scrypt_n)
+        return self._rates[scrypt_n]
+
+    def _describe(self, job: _Job, meta: PostMetadata) -> None:
+        job.snap.num_units, job.snap.labels_per_unit = meta.num_units, meta.labels_per_unit
+        job.snap.total = meta.total_labels
+
+    async def _init_once(self, job: _Job, meta: PostMetadata) -> InitResult:
+        stop = threading.Event()
+        job.stop = stop
+        datadir, scrypt_n, threads = job.volume.datadir, job.snap.scrypt_n, self.settings.threads
+        loop = asyncio.get_running_loop()
+
+        def progress(p: InitProgress) -> None:  # called in the init thread
+            loop.call_soon_threadsafe(self._progress, job, p)
+
+        def work() -> InitResult:
+            return Initializer(datadir, meta, scrypt_n=scrypt_n, threads=threads).run(stop, progress)
+
+        job.snap.state, job.snap.reason = JobState.INITIALIZING, ""
+        self._publish()
+        job.thread = start_low_priority(work, f"init-{job.volume.drive_id[:8]}")
+        if not job.runnable.is_set():
+            stop.set()  # a pause arrived between the wait and the start
+        try:
+            result = await asyncio.shield(job.thread)
+        finally:
+            job.stop = None
+        job.snap.position = result.position
+        if not result.complete and job.snap.state is JobState.INITIALIZING:
+            job.snap.state = JobState.PAUSED
+        self._publish()
+        return result
+
+    def _progress(self, job: _Job, p: InitProgress) -> None:
+        job.snap.position, job.snap.total = p.position, p.total
+        job.snap.labels_per_second, job.snap.eta_seconds = p.labels_per_second, p.eta_seconds
+        now = time.monotonic()
+        if now - job.published >= PROGRESS_EVERY or p.position == p.total:  # no event flood on fast N
+            job.published = now
+            self._publish()
+
+    def _publish(self) -> None:
+        self.bus.publish("jobs", [dataclasses.asdict(s) for s in self.snapshot()])
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno:
+            return exc.errno
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
+def _is_full(exc: BaseException) -> bool:
+    return _errno_of(exc) in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _is_io(exc: BaseException) -> bool:
+    return _errno_of(exc) in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.EROFS, errno.ENOENT,
+                              errno.ESHUTDOWN)

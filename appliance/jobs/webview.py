@@ -1,0 +1,153 @@
+"""The drives + jobs side of the web API: adapts DriveManager/JobManager snapshots to the web
+layer's view dataclasses (``appliance.web.services``) and its calls to the managers' methods,
+turning their typed errors into ``ServiceError``s. Also :func:`build_web`, the daemon's wiring of
+the web app.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from appliance import __version__
+from appliance.config import DaemonConfig, StateLayout
+from appliance.drives.errors import (
+    ConfirmationMismatchError,
+    DriveError,
+    NotFormattableError,
+    UnknownDriveError,
+)
+from appliance.drives.manager import DriveManager
+from appliance.drives.model import Confirmation, DriveSnapshot
+from appliance.events import EventBus
+from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
+from appliance.jobs.model import JobSnapshot, JobState, Plan
+from appliance.jobs.plan import NoSpaceError
+from appliance.web import services as ws
+
+_ID_OK = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+def web_id(drive_id: str) -> str:
+    """Drive ids as the web API allows them in URLs ([A-Za-z0-9._:-]+)."""
+    return _ID_OK.sub("_", drive_id) or "drive"
+
+
+def job_view(job: JobSnapshot) -> ws.JobView:
+    state = job.state.value
+    reason = job.reason
+    if job.state is JobState.PLANNING:  # the web vocabulary has no "planning": it is a check of the drive
+        state, reason = "checking", f"planning: {reason}" if reason else "planning"
+    return ws.JobView(
+        state=state,  # type: ignore[arg-type]
+        reason=reason, labels_done=job.position, labels_total=job.total,
+        labels_per_second=job.labels_per_second, eta_seconds=job.eta_seconds,
+        paused_by=list(job.paused_by), check=job.check,
+    )
+
+
+def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
+    return ws.DriveView(
+        id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
+        serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
+        allocated_bytes=job.total * 16 if job else 0, job=job_view(job) if job else None,
+    )
+
+
+class DrivesView:
+    """``appliance.web.services.DrivesService`` over the drive and job managers."""
+
+    def __init__(self, drives: DriveManager, jobs: JobManager) -> None:
+        self.drives_manager = drives
+        self.jobs = jobs
+
+    def drives(self) -> list[ws.DriveView]:
+        jobs = {j.drive_id: j for j in self.jobs.snapshot()}
+        return [drive_view(d, jobs.get(d.id)) for d in self.drives_manager.snapshot()]
+
+    def _real_id(self, drive_id: str) -> str:
+        for shot in self.drives_manager.snapshot():
+            if web_id(shot.id) == drive_id:
+                return shot.id
+        raise ws.ServiceError(f"no drive {drive_id!r}", "not_found")
+
+    async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
+        try:
+            await self.drives_manager.format(self._real_id(drive_id), Confirmation(model, serial, size_bytes))
+        except UnknownDriveError as exc:
+            raise ws.ServiceError(str(exc), "not_found") from exc
+        except (ConfirmationMismatchError, NotFormattableError) as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
+        except DriveError as exc:
+            raise ws.ServiceError(str(exc), "unavailable") from exc
+
+    async def estimate(self, drive_id: str, size_bytes: int) -> ws.PlanView:
+        return await self._plan(drive_id, size_bytes, commit=False)
+
+    async def allocate(self, drive_id: str, size_bytes: int) -> ws.PlanView:
+        return await self._plan(drive_id, size_bytes, commit=True)
+
+    async def _plan(self, drive_id: str, size_bytes: int, commit: bool) -> ws.PlanView:
+        real = self._real_id(drive_id)
+        try:
+            plan: Plan = await (self.jobs.allocate if commit else self.jobs.estimate)(real, size_bytes)
+        except NotReadyError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
+        except PlanLockedError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
+        except NoSpaceError as exc:
+            raise ws.ServiceError(str(exc), "invalid") from exc
+        return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
+                           labels_per_second=plan.labels_per_second or 0.0,
+                           eta_seconds=plan.eta_seconds or 0.0)
+
+
+class NotWired:
+    """INTEGRATION POINT: stands in for a domain manager the daemon does not start yet (node,
+    box health, updates, factory reset). It reports exactly that — never invented data — and
+    refuses actions with ``unavailable``. The lead replaces each with the real manager's adapter."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.started = time.time()
+
+    def node_snapshot(self) -> ws.NodeView:
+        status = f"{self.what} is not wired into the daemon yet"
+        return ws.NodeView(node_id="", epoch=0, layer=0, status=status)
+
+    def box_snapshot(self) -> ws.BoxView:
+        return ws.BoxView(version=__version__, uptime_seconds=time.time() - self.started, cpu_temp_c=None,
+                          throttled=False, undervoltage=False)
+
+    def status(self) -> ws.UpdateView:
+        return ws.UpdateView(current_version=__version__)
+
+    async def start(self, version: str) -> None:
+        raise ws.ServiceError(f"{self.what} is not wired into the daemon yet", "unavailable")
+
+    async def factory_reset(self) -> None:
+        raise ws.ServiceError(f"{self.what} is not wired into the daemon yet", "unavailable")
+
+
+class _Snap:
+    def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
+        self.snapshot = fn
+
+
+async def build_web(layout: StateLayout, config: DaemonConfig, bus: EventBus, drives: DriveManager,
+                    jobs: JobManager) -> object:
+    """Starts the web app on the configured address; returns its runner (``cleanup()`` stops it)."""
+    from appliance.node.address import parse_address
+    from appliance.node.identity import IdentityStore
+    from appliance.web.app import create_app, serve
+
+    node, box, update = NotWired("the node"), NotWired("box health"), NotWired("OTA updates")
+    services = ws.AppServices(
+        bus=bus, state_dir=layout.root / "web", version=__version__, drives=DrivesView(drives, jobs),
+        node=_Snap(node.node_snapshot), identity=ws.StoreIdentity(IdentityStore(layout.identities)),
+        box=_Snap(box.box_snapshot), update=update, logs=ws.LogDirectory(Path(layout.root / "logs")),
+        reset=NotWired("factory reset"), parse_address=parse_address,
+    )
+    app = create_app(services)
+    return await serve(app, config.listen_host, config.listen_port)
