@@ -38,19 +38,23 @@ class Runner:
     def __init__(self, binary: Path, qemu: bool = False) -> None:
         self.binary, self.qemu = binary, qemu
 
-    def run(self, *args: str, impl: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, impl: str | None = None, check: bool = True, cpu: str | None = None
+    ) -> subprocess.CompletedProcess:
         env = dict(os.environ)
         env.pop("SMESHPOST_LABELS", None)
         if impl:
             env["SMESHPOST_LABELS"] = impl
+        if cpu:  # the CPU model qemu-user emulates, and so the HWCAPs the dispatcher sees
+            env["QEMU_CPU"] = cpu
         cmd = ([QEMU] if self.qemu else []) + [str(self.binary), *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         if check:
             assert proc.returncode == 0, f"{cmd} ({impl=}) -> {proc.returncode}\n{proc.stdout}{proc.stderr}"
         return proc
 
-    def info(self, impl: str | None = None) -> tuple[str, list[str]]:
-        lines = self.run("info", impl=impl).stdout.splitlines()
+    def info(self, impl: str | None = None, cpu: str | None = None) -> tuple[str, list[str]]:
+        lines = self.run("info", impl=impl, cpu=cpu).stdout.splitlines()
         assert lines[0].startswith("selected ") and lines[1].startswith("available")
         return lines[0].split()[1], lines[1].split()[1:]
 
@@ -196,9 +200,11 @@ def arm(tmp_path_factory: pytest.TempPathFactory) -> Runner:
 
 
 @pytest.mark.qemu
-def test_aarch64_detects_neon(arm: Runner) -> None:
-    selected, available = arm.info()
-    assert available == ["portable", "neon4", "neon8"] and selected == "neon8"
+@pytest.mark.parametrize(("cpu", "best"), [("cortex-a72", "neon8"), ("cortex-a76", "neon4")])
+def test_aarch64_detects_neon(arm: Runner, cpu: str, best: str) -> None:
+    """Pi 4 (A72, ARMv8.0) gets the 8-lane kernel, Pi 5 (A76, ARMv8.2 with dot product) the 4-lane one."""
+    selected, available = arm.info(cpu=cpu)
+    assert available == ["portable", "neon4", "neon8"] and selected == best
 
 
 @pytest.mark.qemu
