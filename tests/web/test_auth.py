@@ -142,7 +142,8 @@ def test_csrf_comparison(tmp_path: Path) -> None:
     auth = make(tmp_path)
     _, session = auth._new_session()
     assert Auth.csrf_ok(session, session.csrf)
-    assert not Auth.csrf_ok(session, None) and not Auth.csrf_ok(session, session.csrf[:-1] + "A")
+    wrong_last = "B" if session.csrf.endswith("A") else "A"  # always differs from the real token
+    assert not Auth.csrf_ok(session, None) and not Auth.csrf_ok(session, session.csrf[:-1] + wrong_last)
 
 
 async def test_settings_persist_and_reject_atomically(tmp_path: Path) -> None:
