@@ -1,0 +1,88 @@
+"""Configuration of the light node: the network (genesis, clock, PoETs, gateway) and the smesher.
+
+Nothing network-specific is hard-coded (node.md §3.3): mainnet values are only defaults of the
+clock parameters, and the devnet writes its own config. Loaded from JSON with typed errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.node.address import ADDRESS_LENGTH
+from appliance.node.clock import ClockConfig, ClockError
+from appliance.node.signing import genesis_id
+
+
+class NodeConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PoetServer:
+    url: str
+    pubkey: bytes | None = None  # pinned ed25519 service key; None accepts any (dev only)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    clock: ClockConfig
+    genesis_extra_data: str
+    golden_atx: bytes
+    poets: tuple[PoetServer, ...]
+    gateway_url: str
+    coinbase: bytes
+    labels_per_unit: int
+    hrp: str = "sm"
+    tick_size: int = 9_331_200
+    layer_avg_size: int = 50
+    min_active_set_weight: int = 1_000_000
+    request_timeout: float = 10.0
+    retry_interval: float = 5.0
+    keep_epochs: int = 8  # epoch records kept in the state file
+
+    def __post_init__(self) -> None:
+        if len(self.golden_atx) != 32:
+            raise NodeConfigError("golden_atx must be 32 bytes")
+        if len(self.coinbase) != ADDRESS_LENGTH:
+            raise NodeConfigError("coinbase must be a 24-byte address")
+        if not self.poets:
+            raise NodeConfigError("at least one PoET server is needed")
+        if self.labels_per_unit <= 0 or self.tick_size <= 0 or self.retry_interval <= 0:
+            raise NodeConfigError("labels_per_unit, tick_size and retry_interval must be positive")
+
+    @property
+    def genesis_id(self) -> bytes:
+        return genesis_id(int(self.clock.genesis), self.genesis_extra_data)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["golden_atx"] = self.golden_atx.hex()
+        data["coinbase"] = self.coinbase.hex()
+        data["poets"] = [
+            {"url": p.url, "pubkey": base64.b64encode(p.pubkey).decode() if p.pubkey else None}
+            for p in self.poets
+        ]
+        return data
+
+    @staticmethod
+    def from_json(data: Any) -> NodeConfig:
+        if not isinstance(data, dict):
+            raise NodeConfigError("node config must be a JSON object")
+        try:
+            values = dict(data)
+            values["clock"] = ClockConfig(**values["clock"])
+            values["golden_atx"] = bytes.fromhex(values["golden_atx"])
+            values["coinbase"] = bytes.fromhex(values["coinbase"])
+            values["poets"] = tuple(
+                PoetServer(
+                    p["url"], base64.b64decode(p["pubkey"], validate=True) if p.get("pubkey") else None
+                )
+                for p in values["poets"]
+            )
+            return NodeConfig(**values)
+        except (KeyError, TypeError, ValueError, binascii.Error, ClockError) as exc:
+            raise NodeConfigError(f"invalid node config: {exc}") from exc

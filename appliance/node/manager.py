@@ -1,0 +1,224 @@
+"""NodeManager: runs one :class:`~appliance.node.smesher.Smesher` per identity for the daemon.
+
+``start()``/``stop()`` own the HTTP session and the tasks; ``snapshot()`` returns typed, JSON-ready
+status per identity (epoch, PoET registrations, last proof time, ATX history with grades, next
+deadline, eligible layers, proposals); every change is published on the EventBus as topic "node".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from appliance.events import EventBus
+from appliance.node.clock import LayerClock, SystemTime, TimeSource
+from appliance.node.config import NodeConfig
+from appliance.node.gateway import GatewayClient
+from appliance.node.identity import Identity
+from appliance.node.poet import PoetClient
+from appliance.node.post_provider import PostProvider
+from appliance.node.smesher import Smesher
+from appliance.node.state import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoetRegistrationView:
+    poet: str
+    round_id: str
+    round_end: float
+
+
+@dataclass(frozen=True)
+class AtxView:
+    epoch: int
+    grade: str  # "good" | "acceptable" | "evil" | "missed" | "pending"
+    atx_id: str = ""
+    published_at: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityStatus:
+    name: str
+    node_id: str
+    epoch: int
+    layer: int
+    status: str
+    poet_registrations: list[PoetRegistrationView] = field(default_factory=list)
+    last_proof_seconds: float | None = None
+    cycle_gap_budget_seconds: float | None = None
+    atx_history: list[AtxView] = field(default_factory=list)
+    next_deadline: float | None = None
+    next_deadline_what: str = ""
+    eligible_layers: list[int] = field(default_factory=list)
+    proposals_published: int = 0
+    proposals_missed: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    clock_synced: bool
+    epoch: int
+    layer: int
+    identities: list[IdentityStatus] = field(default_factory=list)
+
+
+class NodeManager:
+    def __init__(
+        self,
+        config: NodeConfig,
+        state_dir: Path,
+        post_provider: PostProvider,
+        bus: EventBus | None = None,
+        time_source: TimeSource | None = None,
+        identities: list[Identity] | None = None,
+    ) -> None:
+        self.config = config
+        self.state_dir = Path(state_dir)
+        self.provider = post_provider
+        self.bus = bus
+        self.time = time_source or SystemTime()
+        self.clock = LayerClock(config.clock)
+        self._identities: list[Identity] = list(identities or [])
+        self._smeshers: dict[bytes, Smesher] = {}
+        self._tasks: dict[bytes, asyncio.Task[None]] = {}
+        self._errors: dict[bytes, str] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.config.request_timeout)
+        )
+        for identity in self._identities:
+            self._launch(identity)
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def add_identity(self, identity: Identity) -> None:
+        """Starts smeshing for a new identity (e.g. a drive whose PoST data just completed)."""
+        if identity.node_id in self._smeshers:
+            return
+        self._identities.append(identity)
+        if self._session is not None:
+            self._launch(identity)
+
+    def _launch(self, identity: Identity) -> None:
+        assert self._session is not None
+        try:
+            store = StateStore(self.state_dir, identity.node_id)
+        except Exception as exc:  # a state we must not guess about: report it, do not smesh
+            self._errors[identity.node_id] = str(exc)
+            log.error("not smeshing for %s: %s", identity.node_id.hex()[:12], exc)
+            return
+        poets = [
+            PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout) for p in self.config.poets
+        ]
+        gateway = GatewayClient(self._session, self.config.gateway_url, self.config.request_timeout)
+        smesher = Smesher(
+            identity,
+            self.config,
+            store,
+            poets,
+            gateway,
+            self.provider,
+            self.time,
+            on_change=lambda nid=identity.node_id: self._changed(nid),
+        )
+        self._smeshers[identity.node_id] = smesher
+        task = asyncio.create_task(smesher.run(), name=f"smesher-{identity.node_id.hex()[:8]}")
+        task.add_done_callback(lambda t, nid=identity.node_id: self._done(nid, t))
+        self._tasks[identity.node_id] = task
+
+    def _done(self, node_id: bytes, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._errors[node_id] = f"smesher stopped: {task.exception()}"
+            log.error("smesher %s stopped", node_id.hex()[:12], exc_info=task.exception())
+            self._changed(node_id)
+
+    def _changed(self, node_id: bytes) -> None:
+        if self.bus is not None:
+            status = self.identity_status(node_id)
+            if status is not None:
+                self.bus.publish("node", dataclasses.asdict(status))
+
+    def identity_status(self, node_id: bytes) -> IdentityStatus | None:
+        smesher = self._smeshers.get(node_id)
+        now = self.time.now()
+        if smesher is None:
+            return None
+        doc = smesher.store.doc
+        regs: list[PoetRegistrationView] = []
+        history: list[AtxView] = []
+        for key in sorted(doc["epochs"], key=int):
+            ep = doc["epochs"][key]
+            phase = ep.get("phase")
+            if phase == "published":
+                history.append(
+                    AtxView(int(key), ep.get("grade", "good"), ep.get("atx_id", ""), ep.get("published_at"))
+                )
+            elif phase == "expired":
+                history.append(AtxView(int(key), "missed", ep.get("atx_id", ""), None, ep.get("reason", "")))
+            else:
+                history.append(AtxView(int(key), "pending", ep.get("atx_id", "")))
+                regs = [
+                    PoetRegistrationView(url, r["round_id"], float(r["round_end"]))
+                    for url, r in ep.get("registrations", {}).items()
+                    if r.get("round_id")
+                ]
+        eligible = sorted({int(p[1]) for e in doc["eligibility"].values() for p in e["proofs"]})
+        proposals = doc["proposals"].values()
+        deadline = smesher.next_deadline
+        cfg = self.config.clock
+        return IdentityStatus(
+            name=smesher.identity.name,
+            node_id=node_id.hex(),
+            epoch=self.clock.epoch_at(now),
+            layer=self.clock.layer_at(now),
+            status=smesher.status,
+            poet_registrations=regs,
+            last_proof_seconds=smesher.last_proof_seconds,
+            cycle_gap_budget_seconds=cfg.cycle_gap - cfg.grace_period,
+            atx_history=history,
+            next_deadline=deadline[0] if deadline else None,
+            next_deadline_what=deadline[1] if deadline else "",
+            eligible_layers=eligible,
+            proposals_published=sum(1 for p in proposals if p.get("published")),
+            proposals_missed=sum(1 for p in proposals if p.get("missed")),
+            error=self._errors.get(node_id, ""),
+        )
+
+    def snapshot(self) -> NodeStatus:
+        now = self.time.now()
+        statuses = [s for nid in self._smeshers if (s := self.identity_status(nid)) is not None]
+        for identity in self._identities:
+            if identity.node_id not in self._smeshers:
+                statuses.append(
+                    IdentityStatus(
+                        identity.name,
+                        identity.node_id.hex(),
+                        self.clock.epoch_at(now),
+                        self.clock.layer_at(now),
+                        "not running",
+                        error=self._errors.get(identity.node_id, ""),
+                    )
+                )
+        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses)

@@ -1,0 +1,96 @@
+"""How the node gets PoST proofs: a small protocol the daemon implements (so proving can pre-empt
+initialisation on the same drive), and a default that calls ``appliance.post.prover`` in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from appliance.node.wire import PostV1
+
+
+class PostUnavailable(Exception):
+    """No PoST data (or not yet complete) for this identity."""
+
+
+@dataclass(frozen=True)
+class PostInfo:
+    node_id: bytes
+    commitment_atx_id: bytes
+    num_units: int
+    labels_per_unit: int
+    vrf_nonce: int | None
+
+
+class PostProvider(Protocol):
+    async def info(self, node_id: bytes) -> PostInfo:
+        """Metadata of the identity's complete PoST data; raises PostUnavailable otherwise."""
+
+    async def prove(self, node_id: bytes, challenge: bytes) -> PostV1:
+        """A verified PoST proof for ``challenge``; cancellable."""
+
+
+class DirectPostProvider:
+    """Proves with ``appliance.post.prover.generate_proof`` in a worker thread, one proof at a time."""
+
+    def __init__(
+        self,
+        datadirs: Mapping[bytes, Path],
+        proof_config: object | None = None,
+        nonces: int = 288,
+        threads: int = 1,
+        scrypt_n: int | None = None,
+        fast_mode: bool | None = None,
+    ) -> None:
+        self.datadirs = dict(datadirs)
+        self.fast_mode = fast_mode  # RandomX fast mode (2 GiB); None lets appliance.post decide
+        self.proof_config = proof_config
+        self.nonces = nonces
+        self.threads = threads
+        self.scrypt_n = scrypt_n
+        self._lock = asyncio.Lock()
+
+    def _dir(self, node_id: bytes) -> Path:
+        try:
+            return self.datadirs[node_id]
+        except KeyError:
+            raise PostUnavailable(f"no PoST data for identity {node_id.hex()}") from None
+
+    async def info(self, node_id: bytes) -> PostInfo:
+        from appliance.post.metadata import MetadataError, read_metadata
+
+        try:
+            meta = await asyncio.to_thread(read_metadata, self._dir(node_id))
+        except (MetadataError, OSError) as exc:
+            raise PostUnavailable(str(exc)) from exc
+        if meta.node_id != node_id:
+            raise PostUnavailable(f"PoST data in {self._dir(node_id)} belongs to another identity")
+        if meta.last_position is not None and meta.last_position < meta.total_labels:
+            raise PostUnavailable("PoST data is not completely initialised yet")
+        return PostInfo(
+            meta.node_id, meta.commitment_atx_id, meta.num_units, meta.labels_per_unit, meta.nonce
+        )
+
+    async def prove(self, node_id: bytes, challenge: bytes) -> PostV1:
+        from appliance.post.prover import generate_proof
+
+        datadir = self._dir(node_id)
+        cancel = threading.Event()
+        async with self._lock:
+            task = asyncio.create_task(
+                asyncio.to_thread(
+                    generate_proof, datadir, challenge, self.proof_config, self.nonces, self.threads,
+                    scrypt_n=self.scrypt_n, cancel=cancel, fast_mode=self.fast_mode,
+                )
+            )  # fmt: skip
+            try:
+                proof = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                cancel.set()  # the thread notices and stops; wait so the data is not read twice at once
+                await asyncio.gather(task, return_exceptions=True)
+                raise
+        return PostV1(proof.nonce, proof.indices, proof.pow)

@@ -1,0 +1,97 @@
+"""Fixtures for devnet + light node tests: a running devnet, tiny real PoST datasets, a node manager."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from appliance.devnet.devnet import Devnet, DevnetConfig
+from appliance.node.identity import Identity, generate
+from appliance.node.manager import NodeManager
+from appliance.node.post_provider import DirectPostProvider
+
+
+def make_dataset(root: Path, identity: Identity, devnet: Devnet, num_units: int = 2) -> Path:
+    """A real (tiny) PoST dataset for ``identity``, made by appliance.post's initializer."""
+    from appliance.post.initializer import Initializer
+    from appliance.post.metadata import PostMetadata
+
+    datadir = root / f"post-{identity.name}"
+    meta = PostMetadata(
+        node_id=identity.node_id,
+        commitment_atx_id=devnet.golden_atx,
+        labels_per_unit=devnet.config.labels_per_unit,
+        num_units=num_units,
+        max_file_size=4096,
+    )
+    result = Initializer(datadir, meta, scrypt_n=devnet.config.scrypt_n).run()
+    assert result.complete and result.nonce is not None
+    return datadir
+
+
+def provider_for(devnet: Devnet, datadirs: dict[bytes, Path]) -> DirectPostProvider:
+    return DirectPostProvider(
+        datadirs,
+        devnet.proof_config(),
+        nonces=16,
+        threads=1,
+        scrypt_n=devnet.config.scrypt_n,
+        fast_mode=False,
+    )
+
+
+async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> None:
+    """Polls ``condition``; ``limit`` only bounds a hung test, it is not a speed assertion."""
+    end = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for: {what}")
+        await asyncio.sleep(0.1)
+
+
+class Harness:
+    def __init__(self, devnet: Devnet, tmp: Path) -> None:
+        self.devnet = devnet
+        self.tmp = tmp
+        self.managers: list[NodeManager] = []
+
+    def identities(self, count: int = 1) -> tuple[list[Identity], dict[bytes, Path]]:
+        idents = [generate(f"id{i}") for i in range(count)]
+        return idents, {i.node_id: make_dataset(self.tmp, i, self.devnet) for i in idents}
+
+    async def node(self, count: int = 1, time_source=None, **overrides) -> tuple[NodeManager, list[Identity]]:
+        idents, dirs = self.identities(count)
+        manager = NodeManager(
+            self.devnet.node_config(**overrides),
+            self.tmp / "state",
+            provider_for(self.devnet, dirs),
+            time_source=time_source or self.devnet.time,
+            identities=idents,
+        )
+        await manager.start()
+        self.managers.append(manager)
+        return manager, idents
+
+    def atxs(self, node_id: bytes) -> dict[int, str]:
+        """publish epoch -> grade, as the gateway validated them."""
+        state = self.devnet.gateway.state
+        return {
+            state.atxs[i].atx.publish_epoch: state.atxs[i].grade for i in state.by_smesher.get(node_id, [])
+        }
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    devnet = Devnet(DevnetConfig())
+    await devnet.start()
+    h = Harness(devnet, tmp_path)
+    try:
+        yield h
+    finally:
+        for manager in h.managers:
+            await manager.stop()
+        await devnet.stop()
