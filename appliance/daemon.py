@@ -35,6 +35,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", help="HOST:PORT of the web API (default 0.0.0.0:80)")
     parser.add_argument("--dev", action="store_true", help="local default: file-backed drives, small PoST")
     parser.add_argument("--no-web", action="store_true", help="do not start the web app")
+    parser.add_argument("--announce", action="store_true",
+                        help="announce the box over mDNS on every LAN interface (the box's unit sets it)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--status-interval", type=float, default=STATUS_INTERVAL, help=argparse.SUPPRESS)
 
@@ -74,8 +76,14 @@ def run(args: argparse.Namespace) -> int:
             config = dev_config(config, layout)
         if args.listen:
             config.listen_host, config.listen_port = parse_listen(args.listen)
+        from appliance.wiring import box_network, dev_network, post_settings_for
+
+        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n)
+                   if args.dev else box_network(layout))
+        config.post = post_settings_for(config.post, network)  # type: ignore[assignment]
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
-        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web)
+        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web, network=network)
+        daemon.announce = args.announce
         daemon.status_interval = max(0.1, args.status_interval)
         return asyncio.run(daemon.run())
     except (ConfigError, ValueError) as exc:
@@ -87,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 class Daemon:
     def __init__(self, layout: StateLayout, config: DaemonConfig, dev: bool = False,
-                 web: bool = True) -> None:
+                 web: bool = True, network: object | None = None) -> None:
         self.layout, self.config, self.dev, self.web = layout, config, dev, web
+        self.network = network
+        self.announce = False
         self._stop = asyncio.Event()
         self.status_interval = STATUS_INTERVAL
 
@@ -108,7 +118,7 @@ class Daemon:
         drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
         jobs.on_io_error = drives.report_io_error
         dev_drives = None
-        web_runner = None
+        extras = None
         started: list[object] = []
         try:
             if self.dev:
@@ -122,9 +132,13 @@ class Daemon:
             started.append(drives)
             if dev_drives is not None:
                 await dev_drives.start()
-            if self.web:
+            if self.network is not None:
+                from appliance.wiring import Extras
+
+                extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
+                                announce=self.announce)
                 try:
-                    web_runner = await self._start_web(bus, drives, jobs)
+                    await extras.start(drives, jobs, self.web)
                 except OSError as exc:
                     log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
                               exc.strerror or exc)
@@ -141,8 +155,8 @@ class Daemon:
         finally:
             notifier.stopping()
             log.info("stopping")
-            if web_runner is not None:
-                await web_runner.cleanup()  # type: ignore[attr-defined]
+            if extras is not None:
+                await extras.stop()
             if drives in started:
                 await drives.stop()  # pauses every job at a durable label, then unmounts
             if dev_drives is not None:
@@ -166,17 +180,3 @@ class Daemon:
         if offered:
             parts.append(f"{len(offered)} drive(s) offered for formatting")
         return "; ".join(parts) or "no drives"
-
-    async def _start_web(self, bus: object, drives: object, jobs: object) -> object | None:
-        """Integration point for the web app (appliance.web.app.create_app + serve).
-
-        The web app needs every domain's service (node, box, update, ...); until the daemon can
-        build them all the lead wires the app here. Drives and jobs are served through
-        :class:`appliance.jobs.webview.DrivesView`.
-        """
-        try:
-            from appliance.jobs.webview import build_web
-        except ImportError as exc:  # pragma: no cover - depends on what has landed
-            log.warning("web app not started: %s", exc)
-            return None
-        return await build_web(self.layout, self.config, bus, drives, jobs)

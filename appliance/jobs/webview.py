@@ -1,17 +1,14 @@
 """The drives + jobs side of the web API: adapts DriveManager/JobManager snapshots to the web
 layer's view dataclasses (``appliance.web.services``) and its calls to the managers' methods,
-turning their typed errors into ``ServiceError``s. Also :func:`build_web`, the daemon's wiring of
-the web app.
+turning their typed errors into ``ServiceError``s (the daemon's wiring is ``appliance.wiring``).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 from appliance import __version__
-from appliance.config import DaemonConfig, StateLayout
 from appliance.drives.errors import (
     ConfirmationMismatchError,
     DriveError,
@@ -20,7 +17,6 @@ from appliance.drives.errors import (
 )
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import Confirmation, DriveSnapshot
-from appliance.events import EventBus
 from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
 from appliance.jobs.model import JobSnapshot, JobState, Plan
 from appliance.jobs.plan import NoSpaceError
@@ -104,21 +100,13 @@ class DrivesView:
 
 
 class NotWired:
-    """INTEGRATION POINT: stands in for a domain manager the daemon does not start yet (node,
-    box health, updates, factory reset). It reports exactly that — never invented data — and
+    """INTEGRATION POINT: stands in for a domain manager the daemon does not start yet (updates,
+    factory reset). It reports exactly that — never invented data — and
     refuses actions with ``unavailable``. The lead replaces each with the real manager's adapter."""
 
     def __init__(self, what: str) -> None:
         self.what = what
         self.started = time.time()
-
-    def node_snapshot(self) -> ws.NodeView:
-        status = f"{self.what} is not wired into the daemon yet"
-        return ws.NodeView(node_id="", epoch=0, layer=0, status=status)
-
-    def box_snapshot(self) -> ws.BoxView:
-        return ws.BoxView(version=__version__, uptime_seconds=time.time() - self.started, cpu_temp_c=None,
-                          throttled=False, undervoltage=False)
 
     def status(self) -> ws.UpdateView:
         return ws.UpdateView(current_version=__version__)
@@ -128,26 +116,3 @@ class NotWired:
 
     async def factory_reset(self) -> None:
         raise ws.ServiceError(f"{self.what} is not wired into the daemon yet", "unavailable")
-
-
-class _Snap:
-    def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
-        self.snapshot = fn
-
-
-async def build_web(layout: StateLayout, config: DaemonConfig, bus: EventBus, drives: DriveManager,
-                    jobs: JobManager) -> object:
-    """Starts the web app on the configured address; returns its runner (``cleanup()`` stops it)."""
-    from appliance.node.address import parse_address
-    from appliance.node.identity import IdentityStore
-    from appliance.web.app import create_app, serve
-
-    node, box, update = NotWired("the node"), NotWired("box health"), NotWired("OTA updates")
-    services = ws.AppServices(
-        bus=bus, state_dir=layout.root / "web", version=__version__, drives=DrivesView(drives, jobs),
-        node=_Snap(node.node_snapshot), identity=ws.StoreIdentity(IdentityStore(layout.identities)),
-        box=_Snap(box.box_snapshot), update=update, logs=ws.LogDirectory(Path(layout.root / "logs")),
-        reset=NotWired("factory reset"), parse_address=parse_address,
-    )
-    app = create_app(services)
-    return await serve(app, config.listen_host, config.listen_port)

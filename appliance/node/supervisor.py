@@ -1,0 +1,161 @@
+"""NodeSupervisor: keeps the light node running for the box.
+
+The daemon knows things the node does not: which drives hold complete PoST data (and so which
+identities can smesh), what reward address the person entered, which network the box is on. This
+supervisor turns those into a running :class:`~appliance.node.manager.NodeManager`:
+
+* it starts the node once a network config and a reward address are known (never invents one),
+* feeds it every identity whose data is complete, as drives complete or are plugged in,
+* restarts it when the reward address or the network changes (the epoch state machine is durable,
+  so a restart continues where it stopped).
+
+Its own state (why the node is not running) is part of ``snapshot()`` so the page can say it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from appliance.events import EventBus
+from appliance.node.address import parse_address
+from appliance.node.clock import TimeSource
+from appliance.node.config import NodeConfig
+from appliance.node.identity import Identity
+from appliance.node.manager import NodeManager, NodeStatus
+from appliance.node.post_provider import PostProvider
+
+log = logging.getLogger(__name__)
+
+#: builds the node config for a coinbase, or None while the box has no network configured
+NetworkSource = Callable[[bytes], NodeConfig | None]
+
+
+@dataclass(frozen=True)
+class SupervisorStatus:
+    running: bool
+    reason: str  # why the node is not running, or what it runs
+    node: NodeStatus | None = None
+
+
+class NodeSupervisor:
+    def __init__(
+        self,
+        bus: EventBus,
+        state_dir: Path,
+        provider: PostProvider,
+        network: NetworkSource,
+        hrp: str,
+        reward_address: Callable[[], str],
+        identities: Callable[[], Awaitable[list[Identity]]],
+        time_source: TimeSource | None = None,
+    ) -> None:
+        self.bus = bus
+        self.state_dir = state_dir
+        self.provider = provider
+        self.network = network
+        self.hrp = hrp
+        self.reward_address = reward_address
+        self.identities = identities
+        self.time_source = time_source
+        self._manager: NodeManager | None = None
+        self._config: NodeConfig | None = None
+        self._reason = "starting"
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="node-supervisor")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._stop_manager()
+
+    def snapshot(self) -> SupervisorStatus:
+        manager = self._manager
+        return SupervisorStatus(manager is not None, self._reason, manager.snapshot() if manager else None)
+
+    def poke(self) -> None:
+        """Something the node depends on changed (drives, jobs, settings): reconcile soon."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        async with self.bus.subscribe() as events:
+            forward = asyncio.create_task(self._forward(events), name="node-supervisor-events")
+            try:
+                while True:
+                    try:
+                        await self._reconcile()
+                    except Exception as exc:  # keep supervising; the reason is shown to the person
+                        log.exception("node supervisor")
+                        self._set_reason(f"node error: {exc}")
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 30.0)
+            finally:
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
+
+    async def _forward(self, events: asyncio.Queue) -> None:
+        while True:
+            event = await events.get()
+            if event.topic in ("jobs", "drives", "settings"):
+                self._wake.set()
+
+    def _set_reason(self, reason: str) -> None:
+        if reason != self._reason:
+            self._reason = reason
+            log.info("node: %s", reason)
+            self.bus.publish("node", dataclasses.asdict(self.snapshot()))
+
+    def _wanted_config(self) -> NodeConfig | None:
+        address = self.reward_address().strip()
+        if not address:
+            self._set_reason("waiting for a reward address (finish onboarding)")
+            return None
+        try:
+            coinbase = parse_address(address, self.hrp)
+        except ValueError as exc:
+            self._set_reason(f"the reward address cannot be used on this network: {exc}")
+            return None
+        config = self.network(coinbase)
+        if config is None:
+            self._set_reason("no network configured (network.json in the state folder)")
+        return config
+
+    async def _reconcile(self) -> None:
+        config = self._wanted_config()
+        if config is None:
+            await self._stop_manager()
+            return
+        if self._manager is not None and config != self._config:
+            log.info("node: network or reward address changed; restarting the node")
+            await self._stop_manager()
+        if self._manager is None:
+            self._manager = NodeManager(config, self.state_dir, self.provider, self.bus, self.time_source)
+            self._config = config
+            await self._manager.start()
+        for identity in await self.identities():
+            await self._manager.add_identity(identity)
+        count = len(self._manager.snapshot().identities)
+        self._set_reason(
+            f"smeshing with {count} identit{'y' if count == 1 else 'ies'}"
+            if count
+            else "waiting for a drive with complete PoST data"
+        )
+
+    async def _stop_manager(self) -> None:
+        if self._manager is not None:
+            await self._manager.stop()
+            self._manager = None
+            self._config = None

@@ -1,0 +1,351 @@
+"""The daemon's composition root for everything beyond drives and jobs: the network the node
+smeshes on (the built-in devnet with ``--dev``, ``network.json`` on a box), the node supervisor,
+the box's senses (hw, discovery) and the web app with an adapter per domain.
+
+Adapters here only translate snapshots into the web layer's view dataclasses; each domain keeps
+its own logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import json
+import logging
+import secrets
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance import __version__
+from appliance.config import DaemonConfig, StateLayout
+from appliance.events import EventBus
+from appliance.node.address import parse_address
+from appliance.node.config import NodeConfig, NodeConfigError
+from appliance.node.identity import Identity, IdentityStore
+from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.system.files import atomic_write_json, atomic_write_text
+from appliance.web import services as ws
+
+log = logging.getLogger(__name__)
+
+NETWORK_FILE = "network.json"
+DEVNET_FILE = "devnet.json"
+#: the dev devnet's epoch: long enough to watch, short enough to see several in one sitting
+DEV_TIME_SCALE = 6.0
+
+
+# ---------------------------------------------------------------- the network
+
+
+@dataclass
+class Network:
+    """Where the node smeshes: ``node_config(coinbase)`` or None while unconfigured."""
+
+    hrp: str
+    node_state_dir: Path
+    build: object = None  # Callable[[bytes], NodeConfig | None]
+    proof_config: object | None = None  # appliance.post.proof.ProofConfig, None = mainnet defaults
+    commitment_atx_id: str | None = None  # what new datasets commit to (the golden ATX on a devnet)
+    devnet: object | None = None  # appliance.devnet.Devnet when --dev
+    time_source: object | None = None
+
+    def node_config(self, coinbase: bytes) -> NodeConfig | None:
+        return self.build(coinbase) if self.build else None  # type: ignore[operator]
+
+
+def box_network(layout: StateLayout) -> Network:
+    """The network from ``<state>/network.json`` (a NodeConfig without the coinbase)."""
+    path = layout.root / NETWORK_FILE
+
+    def build(coinbase: bytes) -> NodeConfig | None:
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            log.error("%s is not valid JSON: %s", path, exc)
+            return None
+        if not isinstance(data, dict):
+            log.error("%s: expected a JSON object", path)
+            return None
+        try:
+            return NodeConfig.from_json({**data, "coinbase": coinbase.hex()})
+        except NodeConfigError as exc:
+            log.error("%s: %s", path, exc)
+            return None
+
+    hrp, golden = "sm", None
+    with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
+        data = json.loads(path.read_text())
+        hrp, golden = str(data.get("hrp", hrp)), data.get("golden_atx")
+    return Network(hrp=hrp, node_state_dir=layout.root / "node", build=build,
+                   commitment_atx_id=golden if isinstance(golden, str) and len(golden) == 64 else None)
+
+
+def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int) -> Network:
+    """The built-in devnet, in process, sized like the --dev drives' PoST data.
+
+    The genesis time is kept in the state folder so the golden ATX — which the dev datasets commit
+    to — survives restarts. The devnet itself keeps its chain in memory, so the node's devnet state
+    starts fresh with every run (its first ATX is an initial one again)."""
+    from appliance.devnet.devnet import Devnet, DevnetConfig
+
+    record = layout.root / DEVNET_FILE
+    try:
+        genesis = float(json.loads(record.read_text())["genesis"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        genesis = float(int(time.time()) + 5)
+        atomic_write_json(record, {"genesis": genesis})
+    base = DevnetConfig()
+    scaled = {
+        name: getattr(base, name) * DEV_TIME_SCALE
+        for name in ("layer_duration", "phase_shift", "cycle_gap", "grace_period", "network_delay")
+    }
+    devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=labels_per_unit,
+                                 scrypt_n=scrypt_n, hrp="sm"))
+    state = layout.root / "node-devnet"
+    shutil.rmtree(state, ignore_errors=True)  # the devnet forgot its chain: so must the node
+    return Network(
+        hrp=devnet.config.hrp, node_state_dir=state,
+        build=lambda coinbase: devnet.node_config(coinbase=coinbase) if devnet.gateway_url else None,
+        proof_config=devnet.proof_config(), commitment_atx_id=devnet.golden_atx.hex(),
+        devnet=devnet, time_source=devnet.time,
+    )
+
+
+# ---------------------------------------------------------------- adapters for the web app
+
+
+def node_view(status: SupervisorStatus) -> ws.NodeView:
+    """The first identity in detail (the page shows one node card); the status line counts all."""
+    node = status.node
+    if node is None or not node.identities:
+        epoch, layer = (node.epoch, node.layer) if node else (0, 0)
+        return ws.NodeView(node_id="", epoch=epoch, layer=layer, status=status.reason)
+    ident = node.identities[0]
+    line = ident.status if len(node.identities) == 1 else f"{status.reason}; first: {ident.status}"
+    if ident.error:
+        line = f"{line} — {ident.error}"
+    if not node.clock_synced:
+        line = f"waiting for the clock to sync; {line}"
+    return ws.NodeView(
+        node_id=ident.node_id, epoch=ident.epoch, layer=ident.layer,
+        poet_registrations=[ws.PoetRegistration(r.poet, r.round_id, r.round_end)
+                            for r in ident.poet_registrations],
+        last_proof_seconds=ident.last_proof_seconds,
+        cycle_gap_budget_seconds=ident.cycle_gap_budget_seconds,
+        atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at) for a in ident.atx_history],
+        next_deadline=ident.next_deadline, next_deadline_what=ident.next_deadline_what,
+        eligible_layers=list(ident.eligible_layers), proposals_published=ident.proposals_published,
+        status=line,
+    )
+
+
+@dataclass
+class BoxStatus:
+    """The box card: hw sensors, drive health, uptime, the name taken on the LAN."""
+
+    hw: object | None
+    drives: object
+    discovery: object | None
+    hostname: str = field(default_factory=socket.gethostname)
+
+    def snapshot(self) -> ws.BoxView:
+        shot = self.hw.snapshot() if self.hw is not None else None  # type: ignore[attr-defined]
+        disks = [
+            ws.DiskHealth(d.model or d.id, d.state.value not in ("error", "missing"), d.reason)
+            for d in self.drives.snapshot()  # type: ignore[attr-defined]
+        ]
+        name = self.hostname
+        if self.discovery is not None:
+            found = self.discovery.snapshot()  # type: ignore[attr-defined]
+            name = found.hostname or found.name or name
+        return ws.BoxView(
+            version=__version__, uptime_seconds=_uptime(),
+            cpu_temp_c=shot.cpu_temp_c if shot else None,
+            throttled=bool(shot and shot.throttled), undervoltage=bool(shot and shot.undervoltage),
+            disks=disks, hostname=name,
+        )
+
+
+def _uptime() -> float:
+    try:
+        return float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class _Snapshot:
+    def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
+        self.snapshot = fn
+
+
+# ---------------------------------------------------------------- the box's own id
+
+
+def box_short_id(layout: StateLayout) -> str:
+    """Six hex digits naming this box on the LAN ("Smeshbox 3fa9c2"), stable across restarts."""
+    path = layout.root / "box-id"
+    with contextlib.suppress(FileNotFoundError):
+        text = path.read_text().strip()
+        if len(text) == 6 and all(c in "0123456789abcdef" for c in text):
+            return text
+    short = secrets.token_hex(3)
+    atomic_write_text(path, short + "\n")
+    return short
+
+
+# ---------------------------------------------------------------- the extras the daemon runs
+
+
+@dataclass
+class Extras:
+    """Node supervisor, devnet, hw, discovery and the web app: started after drives and jobs."""
+
+    layout: StateLayout
+    config: DaemonConfig
+    bus: EventBus
+    network: Network
+    dev: bool
+    announce: bool = False  # mDNS on every LAN interface (the box); otherwise on none
+    started: list[object] = field(default_factory=list)
+    web_runner: object | None = None
+    supervisor: NodeSupervisor | None = None
+    hw: object | None = None
+    discovery: object | None = None
+    settings: object | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, drives: object, jobs: object, web: bool) -> None:
+        from appliance.jobs.provider import JobsPostProvider
+        from appliance.settings import SettingsStore
+
+        if self.network.devnet is not None:
+            await self.network.devnet.start()  # type: ignore[attr-defined]
+            self.started.append(self.network.devnet)
+            log.info("devnet: gateway %s, PoETs %s", self.network.devnet.gateway_url,  # type: ignore[attr-defined]
+                     ", ".join(self.network.devnet.poet_urls))  # type: ignore[attr-defined]
+        self.settings = settings = SettingsStore(
+            self.layout.root / "web", functools.partial(parse_address, hrp=self.network.hrp), self.bus
+        )
+        store = IdentityStore(self.layout.identities)
+
+        async def identities() -> list[Identity]:
+            found = []
+            for volume in jobs.ready_volumes():  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):  # a broken key is the drive manager's to report
+                    found.append(await asyncio.to_thread(store.load, volume.identity))
+            return found
+
+        provider = JobsPostProvider(jobs, self.network.proof_config,  # type: ignore[arg-type]
+                                    nonces=288, threads=self.config.post.threads,
+                                    fast_mode=False if self.dev else None)
+        self.supervisor = NodeSupervisor(
+            self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
+            lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
+        )
+        await self.supervisor.start()
+        self.started.append(self.supervisor)
+        await self._start_senses()
+        self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
+        if web:
+            self.web_runner = await self._start_web(drives, jobs, store)
+
+    async def _start_senses(self) -> None:
+        from appliance.discovery import DiscoveryConfig, DiscoveryManager
+        from appliance.hw import HwConfig, HwManager
+
+        hw_config = (HwConfig(i2c_bus=None, simulate_display=True, display_png=self.layout.root / "oled.png")
+                     if self.dev else HwConfig())
+        self.hw = HwManager(self.bus, hw_config)
+        await self.hw.start()
+        self.started.append(self.hw)
+        # Only the box announces (its unit passes --announce): mDNS from a developer's machine or a
+        # test run would reach a real LAN.
+        self.discovery = DiscoveryManager(
+            DiscoveryConfig(box_short_id(self.layout), self.config.listen_port,
+                            interfaces=None if self.announce else ()),
+            self.bus,
+        )
+        try:
+            await self.discovery.start()
+            self.started.append(self.discovery)
+        except Exception as exc:  # a box without a LAN still smeshes; the UI shows why
+            log.error("mDNS announcement failed: %s", exc)
+
+    async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
+        from appliance.jobs.webview import DrivesView, NotWired
+        from appliance.web.app import create_app, serve
+
+        supervisor = self.supervisor
+        assert supervisor is not None
+        services = ws.AppServices(
+            bus=self.bus, state_dir=self.layout.root / "web", version=__version__,
+            drives=DrivesView(drives, jobs),  # type: ignore[arg-type]
+            node=_Snapshot(lambda: node_view(supervisor.snapshot())),
+            identity=ws.StoreIdentity(store),
+            box=BoxStatus(self.hw, drives, self.discovery),
+            update=NotWired("OTA updates"), logs=ws.LogDirectory(self.layout.root / "logs"),
+            reset=NotWired("factory reset"),
+            parse_address=functools.partial(parse_address, hrp=self.network.hrp),
+            address_hrp=self.network.hrp,
+        )
+        app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
+        return await serve(app, self.config.listen_host, self.config.listen_port)
+
+    async def _screen(self, jobs: object) -> None:
+        """Keeps the OLED's status screen (name, IP, URL as QR, state) in step with the box."""
+        async with self.bus.subscribe() as events:
+            while True:
+                self._draw_status(jobs)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(events.get(), 15.0)
+                await asyncio.sleep(1.0)  # coalesce bursts of progress events into one redraw
+
+    def _draw_status(self, jobs: object) -> None:
+        if self.hw is None:
+            return
+        found = self.discovery.snapshot() if self.discovery is not None else None  # type: ignore[attr-defined]
+        ip = found.addresses[0] if found and found.addresses else ""
+        host = found.hostname.rstrip(".") if found and found.hostname else ""
+        port = "" if self.config.listen_port == 80 else f":{self.config.listen_port}"
+        url = f"http://{host or ip or self.config.listen_host}{port}/"
+        running = [j for j in jobs.snapshot() if j.state.value == "initializing"]  # type: ignore[attr-defined]
+        if running:
+            done = sum(j.position for j in running) / max(1, sum(j.total for j in running))
+            state = f"init {100 * done:.0f}%"
+        else:
+            node = self.supervisor.snapshot() if self.supervisor else None
+            state = "smeshing" if node and node.running else "setup"
+        self.hw.set_status(name=found.name if found and found.name else "Smeshbox",  # type: ignore[attr-defined]
+                           ip=ip, url=url, state=state)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()  # type: ignore[attr-defined]
+            self.web_runner = None
+        for manager in reversed(self.started):
+            try:
+                await manager.stop()  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("stopping %s", type(manager).__name__)
+        self.started.clear()
+
+
+def post_settings_for(post: object, network: Network) -> object:
+    """New datasets commit to the network's golden ATX (the devnet's with --dev), so the network
+    accepts their proofs."""
+    if network.commitment_atx_id is None:
+        return post
+    return dataclasses.replace(post, commitment_atx_id=network.commitment_atx_id)  # type: ignore[type-var]
