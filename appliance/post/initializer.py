@@ -48,10 +48,16 @@ class InitResult:
     labels_per_second: float
 
 
+#: every label kernel's batch divides this (portable 1, SSE2 4+1, AVX2 8, NEON 4 and 8): jobs that
+#: are multiples of it never leave a partial batch to the slower scalar path
+LANE_MULTIPLE = 40
+
+
 def default_job_labels(scrypt_n: int) -> int:
-    """Labels per worker job: about 64 at mainnet N (well under a second), more for cheap labels,
+    """Labels per worker job: about 80 at mainnet N (well under a second), more for cheap labels,
     so a stop or pause takes effect quickly and every SIMD lane stays busy."""
-    return max(16, min(1 << 16, (1 << 19) // scrypt_n))
+    wanted = max(LANE_MULTIPLE, min(1 << 16, (1 << 19) // scrypt_n))
+    return wanted // LANE_MULTIPLE * LANE_MULTIPLE
 
 
 class Initializer:
