@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devnet": ("appliance.devnet.cli", "run the built-in devnet (PoET + gateway)"),
     "hw": ("appliance.hw.cli", "the box's sensors and OLED status screen"),
     "find": ("appliance.discovery.cli", "find Smeshboxes on the LAN over mDNS"),
+    "ota": ("appliance.ota.cli", "signed over-the-air updates"),
 }
 
 

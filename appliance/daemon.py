@@ -39,6 +39,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="announce the box over mDNS on every LAN interface (the box's unit sets it)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--status-interval", type=float, default=STATUS_INTERVAL, help=argparse.SUPPRESS)
+    # tests: the --dev devnet's timings x this (6 = 60-second epochs)
+    parser.add_argument("--devnet-time-scale", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def dev_state_dir() -> Path:
@@ -78,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
             config.listen_host, config.listen_port = parse_listen(args.listen)
         from appliance.wiring import box_network, dev_network, post_settings_for
 
-        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n)
+        scale = args.devnet_time_scale
+        if scale is not None and not 0.1 <= scale <= 100:
+            raise ValueError(f"--devnet-time-scale must be between 0.1 and 100, got {scale}")
+        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n,
+                               *([] if scale is None else [scale]))
                    if args.dev else box_network(layout))
         config.post = post_settings_for(config.post, network)  # type: ignore[assignment]
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)

@@ -87,7 +87,8 @@ def box_network(layout: StateLayout) -> Network:
                    commitment_atx_id=golden if isinstance(golden, str) and len(golden) == 64 else None)
 
 
-def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int) -> Network:
+def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
+                time_scale: float = DEV_TIME_SCALE) -> Network:
     """The built-in devnet, in process, sized like the --dev drives' PoST data.
 
     The genesis time is kept in the state folder so the golden ATX — which the dev datasets commit
@@ -103,7 +104,7 @@ def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int) -> Net
         atomic_write_json(record, {"genesis": genesis})
     base = DevnetConfig()
     scaled = {
-        name: getattr(base, name) * DEV_TIME_SCALE
+        name: getattr(base, name) * time_scale
         for name in ("layer_duration", "phase_shift", "cycle_gap", "grace_period", "network_delay")
     }
     devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=labels_per_unit,
