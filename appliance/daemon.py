@@ -71,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"smeshbox: cannot use state folder {layout.root}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     try:
+        from appliance.system.reset import finish_interrupted_reset
+
+        finish_interrupted_reset(layout.root)  # a reset cut by a power loss completes before any read
+        # The log file only while the lock is held, so two daemons never rotate the same files.
+        target = setup_logging(getattr(logging, args.log_level), log_dir=layout.root / "logs")
         config = load_config(layout.config)
         if args.dev:
             from appliance.drives.dev import dev_config
@@ -105,6 +110,7 @@ class Daemon:
         self.layout, self.config, self.dev, self.web = layout, config, dev, web
         self.network = network
         self.announce = False
+        self.exit_code = 0
         self._stop = asyncio.Event()
         self.status_interval = STATUS_INTERVAL
 
@@ -142,7 +148,7 @@ class Daemon:
                 from appliance.wiring import Extras
 
                 extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
-                                announce=self.announce)
+                                announce=self.announce, on_restart=self.request_restart)
                 try:
                     await extras.start(drives, jobs, self.web)
                 except OSError as exc:
@@ -170,7 +176,7 @@ class Daemon:
             if jobs in started:
                 await jobs.stop()
             await notifier.stop_watchdog()
-        return 0
+        return self.exit_code
 
     @staticmethod
     def _status(drives: object, jobs: object) -> str:
@@ -186,3 +192,11 @@ class Daemon:
         if offered:
             parts.append(f"{len(offered)} drive(s) offered for formatting")
         return "; ".join(parts) or "no drives"
+
+    def request_restart(self) -> None:
+        """After a factory reset: stop now and exit with the code systemd restarts us on
+        (``RestartForceExitStatus=`` in the unit); the web reply in flight still completes."""
+        from appliance.system.reset import RESTART_EXIT_CODE
+
+        self.exit_code = RESTART_EXIT_CODE
+        self._stop.set()

@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import secrets
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,7 @@ class Network:
     commitment_atx_id: str | None = None  # what new datasets commit to (the golden ATX on a devnet)
     devnet: object | None = None  # appliance.devnet.Devnet when --dev
     time_source: object | None = None
+    default_coinbase: bytes | None = None  # smesh to this until a reward address is set (devnet only)
 
     def node_config(self, coinbase: bytes) -> NodeConfig | None:
         return self.build(coinbase) if self.build else None  # type: ignore[operator]
@@ -116,6 +119,7 @@ def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
         build=lambda coinbase: devnet.node_config(coinbase=coinbase) if devnet.gateway_url else None,
         proof_config=devnet.proof_config(), commitment_atx_id=devnet.golden_atx.hex(),
         devnet=devnet, time_source=devnet.time,
+        default_coinbase=bytes(4) + hashlib.blake2b(b"smeshbox-devnet-coinbase", digest_size=20).digest(),
     )
 
 
@@ -181,6 +185,49 @@ def _uptime() -> float:
         return 0.0
 
 
+class OtaUpdates:
+    """The update page over :class:`appliance.ota.manager.OtaManager`."""
+
+    def __init__(self, ota: object) -> None:
+        self.ota = ota
+
+    def status(self) -> ws.UpdateView:
+        shot = self.ota.snapshot()  # type: ignore[attr-defined]
+        last = shot.last_result
+        return ws.UpdateView(
+            current_version=shot.version,
+            available_version=(shot.available or {}).get("version"),
+            phase=shot.phase, downloaded_bytes=shot.downloaded, total_bytes=shot.total,
+            error=shot.error or "",
+            last_result=ws.UpdateResult(last.from_version, last.to_version, last.outcome,  # type: ignore[arg-type]
+                                        last.reason, last.at) if last else None,
+        )
+
+    async def start(self, version: str) -> None:
+        from appliance.ota.errors import OtaError
+
+        available = (self.ota.snapshot().available or {}).get("version")  # type: ignore[attr-defined]
+        if available and version != available:
+            raise ws.ServiceError(f"version {version} is not the one offered ({available})", "conflict")
+        try:
+            self.ota.start_install()  # type: ignore[attr-defined]  # verifies the release before writing
+        except OtaError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
+
+
+class NoUpdates:
+    """The update page where no OS slot can be updated (a development machine)."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def status(self) -> ws.UpdateView:
+        return ws.UpdateView(current_version=__version__, error=self.why)
+
+    async def start(self, version: str) -> None:
+        raise ws.ServiceError(self.why, "unavailable")
+
+
 class _Snapshot:
     def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
         self.snapshot = fn
@@ -214,12 +261,14 @@ class Extras:
     network: Network
     dev: bool
     announce: bool = False  # mDNS on every LAN interface (the box); otherwise on none
+    on_restart: Callable[[], None] | None = None  # the daemon's restart, after a factory reset
     started: list[object] = field(default_factory=list)
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None
     hw: object | None = None
     discovery: object | None = None
     settings: object | None = None
+    ota: object | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self, drives: object, jobs: object, web: bool) -> None:
@@ -249,10 +298,12 @@ class Extras:
         self.supervisor = NodeSupervisor(
             self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
             lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
+            default_coinbase=self.network.default_coinbase,
         )
         await self.supervisor.start()
         self.started.append(self.supervisor)
         await self._start_senses()
+        await self._start_ota()
         self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
         if web:
             self.web_runner = await self._start_web(drives, jobs, store)
@@ -280,7 +331,10 @@ class Extras:
             log.error("mDNS announcement failed: %s", exc)
 
     async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
-        from appliance.jobs.webview import DrivesView, NotWired
+        from appliance.jobs.webview import DrivesView
+        from appliance.system.journal_export import JournalExport
+        from appliance.system.logservice import ApplianceLogs
+        from appliance.system.reset import ResetService
         from appliance.web.app import create_app, serve
 
         supervisor = self.supervisor
@@ -291,8 +345,9 @@ class Extras:
             node=_Snapshot(lambda: node_view(supervisor.snapshot())),
             identity=ws.StoreIdentity(store),
             box=BoxStatus(self.hw, drives, self.discovery),
-            update=NotWired("OTA updates"), logs=ws.LogDirectory(self.layout.root / "logs"),
-            reset=NotWired("factory reset"),
+            update=self._updates(),
+            logs=ApplianceLogs(self.layout.root / "logs", JournalExport()),
+            reset=ResetService(self.layout.root, on_restart=self.on_restart),
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,
         )
@@ -325,6 +380,27 @@ class Extras:
             state = "smeshing" if node and node.running else "setup"
         self.hw.set_status(name=found.name if found and found.name else "Smeshbox",  # type: ignore[attr-defined]
                            ip=ip, url=url, state=state)
+
+    def _updates(self) -> ws.UpdateService:
+        """OTA on an image built by image/ (it carries a release record); elsewhere there is no
+        slot to update, and the page says so instead of pretending."""
+        from appliance.ota.config import OtaConfig
+
+        if self.ota is None:
+            return NoUpdates(f"no release record at {OtaConfig.from_env().release_file}: "
+                             "updates come with the Smeshbox OS image")
+        return OtaUpdates(self.ota)
+
+    async def _start_ota(self) -> None:
+        from appliance.ota.config import OtaConfig
+        from appliance.ota.manager import OtaManager
+
+        config = OtaConfig.from_env()
+        if not config.release_file.exists():
+            return
+        self.ota = OtaManager(config, self.bus)
+        await self.ota.start()
+        self.started.append(self.ota)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -22,23 +22,37 @@ export function progress(label, percent, detail, tone = "") {
       "aria-valuetext": detail }, fill));
 }
 
-const GRADE_COLOURS = { valid: "#0a5c1a", acceptable: "#8a4b00", missed: "#a50000", evil: "#a50000" };
+// The node's ATX grades (appliance/node/manager.py AtxView). Dark, distinct colours that keep
+// ≥ 4.5:1 contrast on white in sunlight; "pending" is a muted grey, not a verdict.
+const GRADES = {
+  good: { colour: "#0a5c1a", height: 46 },
+  acceptable: { colour: "#8a4b00", height: 30 },
+  pending: { colour: "#6b6b6b", height: 20 },
+  missed: { colour: "#a50000", height: 10 },
+  evil: { colour: "#4b0a7a", height: 10 },
+};
 
-// ATX history: one column per epoch, height by grade, colour + letter by grade.
+// ATX history: one column per epoch, height by grade, colour + letter by grade, and a legend of
+// the grades shown (narrow columns show only the first letter).
 export function atxChart(history) {
   const width = 320, height = 86, n = Math.max(history.length, 1), gap = 4;
   const col = (width - gap * (n - 1)) / n;
-  const heights = { valid: 46, acceptable: 30, missed: 10, evil: 10 };
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img",
     "aria-label": `ATX history: ${history.map((a) => `epoch ${a.epoch} ${a.grade}`).join(", ") || "none yet"}` });
   history.forEach((atx, i) => {
-    const x = i * (col + gap), bh = heights[atx.grade] ?? 24;
-    svg.append(s("rect", { x, y: 64 - bh, width: col, height: bh, rx: 3, fill: GRADE_COLOURS[atx.grade] || "#333" }));
+    const x = i * (col + gap), grade = GRADES[atx.grade], bh = grade?.height ?? 24;
+    svg.append(s("rect", { x, y: 64 - bh, width: col, height: bh, rx: 3, fill: grade?.colour || "#333" }));
     svg.append(s("text", { x: x + col / 2, y: 80, "text-anchor": "middle" }, String(atx.epoch)));
     svg.append(s("text", { x: x + col / 2, y: 60 - bh, "text-anchor": "middle", "font-weight": 700 },
       col >= 44 ? atx.grade : atx.grade[0].toUpperCase()));
   });
-  return svg;
+  const shown = [...new Set(history.map((a) => a.grade))];
+  const legend = h("ul", { class: "plain legend", "aria-hidden": "true" }, shown.map((g) => {
+    const swatch = h("span", { class: "swatch" });
+    swatch.style.background = GRADES[g]?.colour || "#333";
+    return h("li", {}, swatch, `${g[0].toUpperCase()} ${g}`);
+  }));
+  return h("div", { class: "atx-chart" }, svg, legend);
 }
 
 // Init progress over time as a sparkline (points are kept by the page as updates arrive).

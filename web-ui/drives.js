@@ -3,7 +3,7 @@
 import { attempt, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, h, kv, replace } from "./dom.js";
-import { bytes, duration, pct, rate } from "./format.js";
+import { bytes, duration, pct, plural, rate } from "./format.js";
 
 // Drive states (appliance.drives) and job states (appliance.jobs) → badge colour.
 const TONES = { active: "ok", ready: "ok", proving: "ok", checking: "info", initializing: "info",
@@ -90,7 +90,7 @@ export function spaceCard(d, onChange) {
     const got = await attempt(err, null, () =>
       post(`/drives/${encodeURIComponent(d.id)}/estimate`, { size_bytes: amount * unit }));
     if (mine !== seq || !got) return;
-    replace(eta, h("strong", {}, `${bytes(got.size_bytes)} (${got.num_units} units)`),
+    replace(eta, h("strong", {}, `${bytes(got.size_bytes)} (${plural(got.num_units, "unit")})`),
       got.eta_seconds === null
         ? " — the box is still measuring its speed; the time to prepare shows once it is known."
         : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}.`);

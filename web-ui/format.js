@@ -28,6 +28,11 @@ export function until(unixSeconds) {
   return delta >= 0 ? `in ${duration(delta)}` : `${duration(-delta)} ago`;
 }
 
+// "1 unit", "25 units": a count with its noun in the right number.
+export function plural(n, one, many = `${one}s`) {
+  return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+}
+
 export function pct(part, whole) {
   return whole > 0 ? Math.min(100, (100 * part) / whole) : 0;
 }

@@ -225,9 +225,14 @@ class JobManager:
             leftover.unlink(missing_ok=True)
         job.snap.max_bytes, job.meta, job.snap.position = max_bytes, None, 0
         job.snap.state, job.snap.reason = JobState.PLANNING, ""
+        # Show the new size at once (the page redraws from this); _prepare re-plans and re-describes.
+        job.snap.plan, job.snap.eta_seconds = plan, plan.eta_seconds
+        job.snap.num_units, job.snap.labels_per_unit = plan.num_units, plan.labels_per_unit
+        job.snap.total = plan.num_units * plan.labels_per_unit
         job.volume = dataclasses.replace(job.volume, has_data=False)
         job.paused_by.pop("replan", None)
         self._update(job)
+        self._publish()
         job.task = asyncio.get_running_loop().create_task(self._run(job))
         return plan
 

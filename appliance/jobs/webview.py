@@ -6,9 +6,7 @@ turning their typed errors into ``ServiceError``s (the daemon's wiring is ``appl
 from __future__ import annotations
 
 import re
-import time
 
-from appliance import __version__
 from appliance.drives.errors import (
     ConfirmationMismatchError,
     DriveError,
@@ -97,22 +95,3 @@ class DrivesView:
         return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
                            labels_per_second=plan.labels_per_second or 0.0,
                            eta_seconds=plan.eta_seconds or 0.0)
-
-
-class NotWired:
-    """INTEGRATION POINT: stands in for a domain manager the daemon does not start yet (updates,
-    factory reset). It reports exactly that — never invented data — and
-    refuses actions with ``unavailable``. The lead replaces each with the real manager's adapter."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.started = time.time()
-
-    def status(self) -> ws.UpdateView:
-        return ws.UpdateView(current_version=__version__)
-
-    async def start(self, version: str) -> None:
-        raise ws.ServiceError(f"{self.what} is not wired into the daemon yet", "unavailable")
-
-    async def factory_reset(self) -> None:
-        raise ws.ServiceError(f"{self.what} is not wired into the daemon yet", "unavailable")

@@ -54,6 +54,7 @@ class NodeSupervisor:
         reward_address: Callable[[], str],
         identities: Callable[[], Awaitable[list[Identity]]],
         time_source: TimeSource | None = None,
+        default_coinbase: bytes | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -63,6 +64,8 @@ class NodeSupervisor:
         self.reward_address = reward_address
         self.identities = identities
         self.time_source = time_source
+        # --dev only: smesh "out of the box" to the devnet's address until the person sets theirs
+        self.default_coinbase = default_coinbase
         self._manager: NodeManager | None = None
         self._config: NodeConfig | None = None
         self._reason = "starting"
@@ -120,6 +123,8 @@ class NodeSupervisor:
 
     def _wanted_config(self) -> NodeConfig | None:
         address = self.reward_address().strip()
+        if not address and self.default_coinbase is not None:
+            return self.network(self.default_coinbase)
         if not address:
             self._set_reason("waiting for a reward address (finish onboarding)")
             return None
@@ -148,11 +153,14 @@ class NodeSupervisor:
         for identity in await self.identities():
             await self._manager.add_identity(identity)
         count = len(self._manager.snapshot().identities)
-        self._set_reason(
+        reason = (
             f"smeshing with {count} identit{'y' if count == 1 else 'ies'}"
             if count
             else "waiting for a drive with complete PoST data"
         )
+        if not self.reward_address().strip():
+            reason += " (rewards go to the devnet's default address until you set yours)"
+        self._set_reason(reason)
 
     async def _stop_manager(self) -> None:
         if self._manager is not None:

@@ -117,7 +117,7 @@ class PoetRegistration:
 @dataclass(frozen=True)
 class AtxRecord:
     epoch: int
-    grade: str  # e.g. "valid", "acceptable", "evil" or "missed"
+    grade: str  # "good" | "acceptable" | "evil" | "missed" | "pending" (as AtxView)
     published_at: float | None = None
 
 

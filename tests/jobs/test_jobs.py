@@ -13,7 +13,7 @@ import pytest
 
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import EventBus
+from appliance.events import Event, EventBus
 from appliance.jobs import health
 from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
 from appliance.jobs.model import JobState
@@ -227,3 +227,28 @@ async def test_allocate_resizes_unfinished_data_but_never_complete_data(manager,
         await jobs.estimate("resize", 100)
     with pytest.raises(NotReadyError):
         await jobs.estimate("no-such-drive", 1 << 18)
+
+
+async def test_allocate_shows_the_new_size_at_once(manager, tmp_path: Path) -> None:
+    """The page redraws its space step from the snapshot: the new plan's size must be there (and
+    published) when allocate returns, not only after re-planning."""
+    jobs = await manager(_settings(labels_per_unit=1 << 14, max_units=4, scrypt_n=256))
+    await jobs.volume_ready(_volume(tmp_path, "resize"))
+    await _until(lambda: _snap(jobs, "resize").position > 0, "init to start on the full-space plan")
+    assert _snap(jobs, "resize").total == 4 << 14
+    async with jobs.bus.subscribe() as events:
+        plan = await jobs.allocate("resize", 2 << 18)  # two units of 2^14 labels × 16 bytes
+        snap = _snap(jobs, "resize")  # before the re-planning task had a chance to run
+        published = [e.data for e in _drain(events) if e.topic == "jobs"]
+    assert plan.num_units == 2 and snap.plan == plan
+    assert (snap.total, snap.num_units, snap.position, snap.state) == (2 << 14, 2, 0, JobState.PLANNING)
+    assert published and next(j for j in published[-1] if j["drive_id"] == "resize")["total"] == 2 << 14
+    await _until(lambda: _snap(jobs, "resize").state is JobState.READY, "the re-planned init to finish")
+    assert _snap(jobs, "resize").total == 2 << 14
+
+
+def _drain(queue: asyncio.Queue[Event]) -> list[Event]:
+    out = []
+    while not queue.empty():
+        out.append(queue.get_nowait())
+    return out

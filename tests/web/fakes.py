@@ -132,8 +132,10 @@ class FakeNode:
             poet_registrations=[PoetRegistration("http://poet-1.devnet", "12", now + 3600)],
             last_proof_seconds=2_700.0,
             cycle_gap_budget_seconds=43_200.0,
-            atx_history=[
-                AtxRecord(e, "valid" if e != 9 else "missed", now - (12 - e) * 86400) for e in range(6, 12)
+            atx_history=[  # the node's grades: good | acceptable | evil | missed | pending
+                *(AtxRecord(e, {8: "acceptable", 9: "missed"}.get(e, "good"), now - (12 - e) * 86400)
+                  for e in range(6, 12)),
+                AtxRecord(12, "pending"),
             ],
             next_deadline=now + 5400,
             next_deadline_what="PoET round 12 ends",

@@ -109,9 +109,10 @@ async def test_onboarding_end_to_end(page: Any, world: World) -> None:
 
     await expect(page.get_by_role("heading", name="How much space?")).to_be_visible()
     wd = page.get_by_role("region", name="Space on WD Elements")
-    await wd.get_by_role("spinbutton").fill("100")
-    await wd.get_by_role("spinbutton").dispatch_event("change")
-    await expect(wd).to_contain_text("100 GiB (25 units)")
+    for amount, words in (("4", "4.0 GiB (1 unit)"), ("100", "100 GiB (25 units)")):
+        await wd.get_by_role("spinbutton").fill(amount)
+        await wd.get_by_role("spinbutton").dispatch_event("change")
+        await expect(wd).to_contain_text(words)
     await expect(wd).to_contain_text("labels/s")
     await fits_the_phone(page)
     await shot(page, "onboarding-4-space")
@@ -163,6 +164,14 @@ async def test_dashboard_live_update(page: Any, api: Api, world: World) -> None:
     await expect(wd.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "25")
     world.drives.advance(drive.id, drive.job.labels_total // 2)
     await expect(wd.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "75")
+    chart = page.get_by_role("img", name=re.compile("^ATX history"))
+    await expect(chart).to_have_attribute("aria-label", re.compile("epoch 11 good, epoch 12 pending$"))
+    fills = await chart.locator("rect").evaluate_all("rs => rs.map((r) => r.getAttribute('fill'))")
+    grades = ["good", "good", "acceptable", "missed", "good", "good", "pending"]
+    colour = dict(zip(grades, fills, strict=True))
+    assert len(set(colour.values())) == 4 and "#333" not in fills, colour  # each grade its own colour
+    await expect(page.locator("#node .legend li")).to_have_text(
+        ["G good", "A acceptable", "M missed", "P pending"])
     world.node.set(epoch=13, status="generating the PoST proof")
     await expect(page.locator("#node")).to_contain_text("generating the PoST proof")
     world.box.set(cpu_temp_c=79.0, undervoltage=True)
