@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance import __version__
+from appliance.aio import cancel_and_wait
 from appliance.config import DaemonConfig, StateLayout
 from appliance.events import EventBus
 from appliance.node.address import parse_address
@@ -403,11 +404,7 @@ class Extras:
         self.started.append(self.ota)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks.clear()
         if self.web_runner is not None:
             await self.web_runner.cleanup()  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from appliance import __version__
+from appliance.aio import cancel_and_wait
 from appliance.discovery.interfaces import (
     DiscoveryError,
     Interface,
@@ -135,10 +136,7 @@ class DiscoveryManager:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

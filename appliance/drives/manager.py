@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.aio import cancel_and_wait
 from appliance.config import StateLayout
 from appliance.drives import ops, probe
 from appliance.drives.errors import (
@@ -137,12 +138,7 @@ class DriveManager:
         if self._monitor is not None:
             self._monitor.stop()
             self._monitor = None
-        tasks = [t for t in (self._poll_task, *self._tasks) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._poll_task, *self._tasks)
         self._poll_task = None
         for drive in list(self._drives.values()):
             if drive.volume is not None:

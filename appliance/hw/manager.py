@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from appliance.aio import cancel_and_wait
 from appliance.events import EventBus
 from appliance.hw.screen import DisplayStatus, image_to_frame, render_status
 from appliance.hw.sensors import SensorReading, read_sensors
@@ -93,10 +94,7 @@ class HwManager:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._panel is not None:
             with contextlib.suppress(DisplayError):
                 await asyncio.to_thread(self._panel.power, False)

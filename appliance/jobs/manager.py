@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance.aio import cancel_and_wait
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus
@@ -111,11 +112,8 @@ class JobManager:
         self._health_task = asyncio.get_running_loop().create_task(self._watch_health())
 
     async def stop(self) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-            self._health_task = None
+        task, self._health_task = self._health_task, None
+        await cancel_and_wait(task)
         for job in self._jobs.values():
             await self._halt(job)
             if job.task is not None:
@@ -217,10 +215,7 @@ class JobManager:
         job.paused_by["replan"] = "re-planning"
         self._update(job)
         await self._wait_thread(job)
-        if job.task is not None:
-            job.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job.task
+        await cancel_and_wait(job.task)
         for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE, datadir / STATE_FILE]:
             leftover.unlink(missing_ok=True)
         job.snap.max_bytes, job.meta, job.snap.position = max_bytes, None, 0

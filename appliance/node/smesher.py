@@ -13,12 +13,12 @@ side effect. Nothing acts while the clock is not synced.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from appliance.aio import cancel_and_wait
 from appliance.node import eligibility
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.config import NodeConfig
@@ -150,9 +150,7 @@ class Smesher:
                 epoch = await self._next_publish_epoch()
                 await self._run_epoch(epoch)
         finally:
-            proposals.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await proposals
+            await cancel_and_wait(proposals)
 
     async def _ensure_initial_post(self) -> None:
         if self.doc["initial_post"] or self.doc["last_atx"]:

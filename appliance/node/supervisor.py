@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.aio import cancel_and_wait
 from appliance.events import EventBus
 from appliance.node.address import parse_address
 from appliance.node.clock import TimeSource
@@ -76,11 +77,8 @@ class NodeSupervisor:
         self._task = asyncio.create_task(self._run(), name="node-supervisor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         await self._stop_manager()
 
     def snapshot(self) -> SupervisorStatus:
@@ -105,9 +103,7 @@ class NodeSupervisor:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), 30.0)
             finally:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
+                await cancel_and_wait(forward)
 
     async def _forward(self, events: asyncio.Queue) -> None:
         while True:

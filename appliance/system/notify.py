@@ -9,10 +9,11 @@ missing (a dev machine without libsystemd) the datagram protocol is spoken direc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
+
+from appliance.aio import cancel_and_wait
 
 try:  # the only import of systemd in the appliance (see docs/ARCHITECTURE.md)
     from systemd import daemon as _sd_daemon
@@ -85,7 +86,4 @@ class Notifier:
 
     async def stop_watchdog(self) -> None:
         task, self._watchdog_task = self._watchdog_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
