@@ -1,7 +1,8 @@
 """``python -m appliance.ota``: the maintainers' and the box's OTA commands.
 
   keygen PATH                      new ed25519 release key (PATH, PATH.pub)
-  make-release --from image/out …  RAUC bundle + signed release.json from an image build
+  make-release --from image/out …  RAUC bundle + signed release.json from an image build (with the
+                                   boot image + hook when the build has them: Pi 5)
   install [--url URL]              check, download, install, reboot (on the box)
   gate                             the post-boot health gate (smeshbox-ota-gate.service)
   status                           the OtaManager snapshot as JSON
@@ -21,7 +22,7 @@ from appliance.ota.config import OtaConfig
 from appliance.ota.errors import OtaError
 from appliance.ota.manager import OtaManager
 from appliance.ota.manifest import generate_key
-from appliance.ota.release import build_bundle, write_release
+from appliance.ota.release import HOOK_NAME, build_bundle, write_release
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +32,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     make = sub.add_parser("make-release", help="build and sign a release from an image build")
     make.add_argument("--from", dest="image_out", type=Path, default=Path("image/out"))
     make.add_argument("--bundle", type=Path, help="sign this existing bundle instead of building one")
+    make.add_argument("--bootfs", type=Path,
+                      help="slot-neutral boot partition image (default: <from>/bootfs.vfat if there: Pi 5)")
+    make.add_argument("--hook", type=Path, help=f"its bundle hook (default: <from>/{HOOK_NAME})")
     make.add_argument("--version", help="default: the image build's release.json")
     make.add_argument("--compatible", help="default: the image build's release.json")
     make.add_argument("--security-epoch", type=int, default=0)
@@ -66,6 +70,11 @@ def _make_release(args: argparse.Namespace) -> int:
     signing = args.signing_key or [keys / "release-1.key"]
     bundle = args.bundle
     if bundle is None:
+        # A Pi 5 build's output holds a boot image and its hook; the QEMU and Pi 4 builds have neither.
+        bootfs = args.bootfs
+        if bootfs is None and (args.image_out / "bootfs.vfat").exists():
+            bootfs = args.image_out / "bootfs.vfat"
+        hook = args.hook or (args.image_out / HOOK_NAME if bootfs else None)
         args.out.mkdir(parents=True, exist_ok=True)
         bundle = build_bundle(
             args.image_out / "rootfs.ext4",
@@ -75,6 +84,8 @@ def _make_release(args: argparse.Namespace) -> int:
             args.key or keys / "signing.key.pem",
             args.out / f"smeshbox-{version}.raucb",
             keyring=keys / "ca.cert.pem",
+            bootfs=bootfs,
+            hook=hook,
         )
     document, manifest = write_release(
         bundle, version, compatible, args.security_epoch, args.notes, signing, args.out

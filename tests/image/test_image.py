@@ -64,6 +64,17 @@ def grubenv(vm: Vm) -> dict:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+def machine_id_kept(vm: Vm) -> str:
+    """This boot runs with the id kept on data (the root's /etc/machine-id is empty), handed over by
+    GRUB on the kernel command line; the persistent journal therefore continues across boots."""
+    running = sh(vm, "cat /etc/machine-id").strip()
+    assert running == sh(vm, "cat /data/etc/machine-id").strip()
+    assert f"systemd.machine_id={running}" in sh(vm, "cat /proc/cmdline").split()
+    assert grubenv(vm)["MACHINE_ID"] == running
+    assert sh(vm, "ls /var/log/journal").split() == [running]
+    return running
+
+
 def health(vm: Vm, timeout: float = 240.0) -> dict:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -92,7 +103,9 @@ def test_first_boot_is_healthy(vm: Vm) -> None:
     data_mb = int(sh(vm, "df -BM --output=size /data | tail -n1").strip().rstrip("M"))
     assert data_mb > 900, data_mb
     assert "ro" in sh(vm, "findmnt -n -o OPTIONS /").split(",")
-    assert sh(vm, "cat /data/etc/machine-id").strip()
+    # the machine id is kept on data and handed to GRUB for the next boot
+    first_id = sh(vm, "cat /data/etc/machine-id").strip()
+    assert first_id == sh(vm, "cat /etc/machine-id").strip() and grubenv(vm)["MACHINE_ID"] == first_id
     assert vm.agent.run("touch /usr/lib/x").code != 0
     # one mDNS responder, time sync, the watchdog armed
     assert sh(vm, "systemctl is-active avahi-daemon systemd-timesyncd").split() == ["active", "active"]
@@ -178,6 +191,9 @@ def test_update_installs_into_b_and_the_gate_marks_it_good(vm: Vm, releases) -> 
     env = grubenv(vm)
     assert (env["B_OK"], env["B_TRY"], env["ORDER"].split()[0]) == ("1", "0", "B")
     assert health(vm)["status"] == "ok"
+    # the same machine id after the reboot into the other slot, and the journal of both boots
+    machine_id_kept(vm)
+    assert len(sh(vm, "journalctl --list-boots --no-pager -q").splitlines()) >= 2
 
 
 def test_update_failing_the_health_gate_comes_back_with_the_reason(vm: Vm, releases) -> None:
@@ -191,6 +207,7 @@ def test_update_failing_the_health_gate_comes_back_with_the_reason(vm: Vm, relea
     assert result["outcome"] == "rolled-back" and result["to_version"] == "0.3.0"
     assert "health gate failed on slot A" in result["reason"] and "post:" in result["reason"]
     assert grubenv(vm)["A_OK"] == "0"
+    machine_id_kept(vm)
 
 
 def test_power_cut_during_install_keeps_the_old_slot(vm: Vm, releases) -> None:

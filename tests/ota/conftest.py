@@ -1,8 +1,12 @@
-"""Shared fixtures for the OTA unit tests: test keys, a box layout in tmp, a release server."""
+"""Shared fixtures for the OTA tests: test keys, an image build's output, a box layout in tmp, a
+release server."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,11 +16,50 @@ import pytest
 from aiohttp import web
 from nacl.signing import SigningKey
 
+from appliance.ota.cli import main
 from appliance.ota.config import OtaConfig
 from appliance.ota.manifest import Manifest, sign_release
 
 HERE = Path(__file__).resolve().parent
 COMPATIBLE = "smeshbox-test"
+RELEASE_TOOLS = ("rauc", "openssl", "mke2fs", "mksquashfs")
+
+
+def need_tools(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None and not Path("/usr/sbin", t).exists()]
+    if missing:
+        pytest.skip(f"missing host tools {missing} (scripts/apt/image.txt)")
+
+
+def make_keys(folder: Path) -> None:
+    """What image/build keeps in out/keys: a CA (the box's RAUC keyring), a bundle signing
+    certificate it issued, and two ed25519 release keys."""
+    folder.mkdir()
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", folder / "ca.key.pem",
+        "-out", folder / "ca.cert.pem", "-days", "2", "-subj", "/CN=test ca")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", folder / "signing.key.pem",
+        "-out", folder / "signing.csr", "-subj", "/CN=test signer")
+    run("openssl", "x509", "-req", "-in", folder / "signing.csr", "-CA", folder / "ca.cert.pem",
+        "-CAkey", folder / "ca.key.pem", "-CAcreateserial", "-days", "2", "-out", folder / "signing.cert.pem")
+    for n in (1, 2):
+        assert main(["keygen", str(folder / f"release-{n}.key")]) == 0
+
+
+@pytest.fixture
+def image_out(tmp_path: Path) -> Path:
+    """The QEMU image build's output as make-release reads it: rootfs.ext4, release.json, keys/."""
+    need_tools(*RELEASE_TOOLS)
+    out = tmp_path / "out"
+    out.mkdir()
+    content = tmp_path / "root"
+    (content / "usr/lib/smeshbox").mkdir(parents=True)
+    (content / "usr/lib/smeshbox/hello").write_text("v2\n")
+    (content / "usr/lib/smeshbox/payload").write_bytes(os.urandom(256 * 1024))  # squashfs > 4 KiB
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", content, out / "rootfs.ext4", "8M"], check=True)
+    (out / "release.json").write_text(json.dumps({"version": "0.2.0", "compatible": COMPATIBLE}))
+    make_keys(out / "keys")
+    return out
 
 
 @dataclass

@@ -4,7 +4,6 @@ small ext4 slot image, and a signed release.json the box accepts."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,37 +15,7 @@ from appliance.ota.cli import main
 from appliance.ota.manifest import load_trusted_keys, verify_release
 from appliance.ota.release import sha256_file
 
-TOOLS = ("rauc", "openssl", "mke2fs", "mksquashfs")
-
-
-def make_keys(folder: Path) -> None:
-    folder.mkdir()
-    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", folder / "ca.key.pem",
-        "-out", folder / "ca.cert.pem", "-days", "2", "-subj", "/CN=test ca")
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", folder / "signing.key.pem",
-        "-out", folder / "signing.csr", "-subj", "/CN=test signer")
-    run("openssl", "x509", "-req", "-in", folder / "signing.csr", "-CA", folder / "ca.cert.pem",
-        "-CAkey", folder / "ca.key.pem", "-CAcreateserial", "-days", "2", "-out", folder / "signing.cert.pem")
-    for n in (1, 2):
-        assert main(["keygen", str(folder / f"release-{n}.key")]) == 0
-
-
-@pytest.fixture
-def image_out(tmp_path: Path) -> Path:
-    missing = [t for t in TOOLS if shutil.which(t) is None and not Path("/usr/sbin", t).exists()]
-    if missing:
-        pytest.skip(f"missing host tools {missing} (scripts/apt/image.txt)")
-    out = tmp_path / "out"
-    out.mkdir()
-    content = tmp_path / "root"
-    (content / "usr/lib/smeshbox").mkdir(parents=True)
-    (content / "usr/lib/smeshbox/hello").write_text("v2\n")
-    (content / "usr/lib/smeshbox/payload").write_bytes(os.urandom(256 * 1024))  # squashfs > 4 KiB
-    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", content, out / "rootfs.ext4", "8M"], check=True)
-    (out / "release.json").write_text(json.dumps({"version": "0.2.0", "compatible": "smeshbox-test"}))
-    make_keys(out / "keys")
-    return out
+from .conftest import make_keys
 
 
 @pytest.mark.slow
@@ -60,6 +29,7 @@ def test_make_release_builds_a_verifiable_bundle(image_out: Path, tmp_path: Path
                            str(bundle)], capture_output=True, text=True)
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["compatible"] == "smeshbox-test"
+    assert [list(image) for image in json.loads(info.stdout)["images"]] == [["rootfs"]]  # no boot image
     keys_dir = tmp_path / "trusted"
     keys_dir.mkdir()
     shutil.copy(image_out / "keys/release-1.key.pub", keys_dir / "one.pub")

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Buildroot post-image: assemble sdcard.img with genimage from the board's config.
+# Buildroot post-image: assemble sdcard.img with genimage from the board's config, and leave what
+# `python -m appliance.ota make-release --from BINARIES_DIR` needs beside it: release.json, and on
+# the Pi 5 the slot-neutral boot image bootfs.vfat with its bundle hook (a Pi 4 keeps its kernel in
+# the root, so its bundles carry the root only).
 # Args: $1 = BINARIES_DIR, $2 = board (rpi4 | rpi5).
 set -euo pipefail
 BINARIES=$1
@@ -19,9 +22,13 @@ if [ "$BOARD" = rpi4 ]; then
 else
     cp "$BOARD_DIR/autoboot.txt" "$BINARIES/autoboot.txt"
     for slot in A B; do
-        sed "s/@SLOT@/$slot/" "$BOARD_DIR/cmdline.txt" >"$BINARIES/cmdline-$slot.txt"
+        sed "s/@SLOT@/$slot/g" "$BOARD_DIR/cmdline.txt" >"$BINARIES/cmdline-$slot.txt"
     done
+    cp "$BOARD_DIR/cmdline.txt" "$BINARIES/cmdline-any.txt"
+    install -m 0755 "$BOARD_DIR/bundle-hook.sh" "$BINARIES/bundle-hook.sh"
 fi
+# Version and compatible exactly as post-build recorded them in the root.
+cp "$TARGET_DIR/usr/lib/smeshbox/release.json" "$BINARIES/release.json"
 
 rm -rf "$GENIMAGE_TMP"
 genimage --rootpath "$TARGET_DIR" --tmppath "$GENIMAGE_TMP" --inputpath "$BINARIES" \

@@ -30,6 +30,11 @@ fi
 saveenv
 
 setenv bootargs "console=ttyS0,115200 console=tty1 root=PARTLABEL=root${raucslot} rootfstype=ext4 ro rootwait panic=10 rauc.slot=${raucslot}"
+# The box's persistent machine id (image/overlay/usr/lib/smeshbox/machine-id writes it, checked
+# to be 32 hex digits): the read-only root's /etc/machine-id is empty and systemd takes it from here.
+if test -n "${smeshbox_machine_id}"; then
+  setenv bootargs "${bootargs} systemd.machine_id=${smeshbox_machine_id}"
+fi
 echo "smeshbox: booting slot ${raucslot}"
 load mmc 0:${bootpart} ${kernel_addr_r} /boot/Image
 booti ${kernel_addr_r} - ${fdt_addr}

@@ -10,8 +10,6 @@ SMESHBOX_SITE_METHOD = local
 SMESHBOX_LICENSE = MIT
 SMESHBOX_SETUP_TYPE = setuptools
 SMESHBOX_DEPENDENCIES = host-python-cffi randomx
-# Packages Buildroot does not carry (blake3, segno, smbus2) come as pure/prebuilt wheels; see
-# buildroot/README.md.
 
 # The shared overlay's units start /opt/smeshbox/venv/bin/python (the Debian image's venv); here
 # the package lives in the system interpreter, so that path points at it.
