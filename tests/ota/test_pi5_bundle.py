@@ -57,8 +57,7 @@ def buildroot_output(tmp: Path, board: str) -> BuildOutput:
     keys, target, images = tmp / "keys", tmp / "target", tmp / "images"
     tmp.mkdir()
     make_keys(keys)
-    (target / "etc").mkdir(parents=True)
-    shutil.copy(REPO / "image/overlay/etc/fstab", target / "etc/fstab")  # the shared overlay's
+    shutil.copytree(REPO / "image/overlay", target)  # Buildroot copies the shared overlay first
     env = {**os.environ, "SMESHBOX_KEYS": str(keys), "TARGET_DIR": str(target),
            "BUILD_DIR": str(tmp / "build")}
     subprocess.run([BOARDS / "common/post-build.sh", target, board], env=env, check=True, capture_output=True)
@@ -141,6 +140,18 @@ def test_pi4_release_stays_rootfs_only(tmp_path: Path) -> None:
     info = rauc_info(make_release(pi4, tmp_path / "release"), pi4.keys)
     assert info["compatible"] == "smeshbox-rpi4-arm64"
     assert [list(image) for image in info["images"]] == [["rootfs"]]
+
+
+def test_post_build_enables_the_shared_overlays_units(pi5: BuildOutput) -> None:
+    """Buildroot copies the overlay but enables no unit of it: post-build must, as image/build does."""
+    system = pi5.target / "etc/systemd/system"
+    overlay = REPO / "image/overlay/etc/systemd/system"
+    units = sorted(path.name for path in overlay.glob("smeshbox*.service"))
+    assert "smeshbox-machine-id.service" in units and "smeshbox.service" in units
+    wants = system / "multi-user.target.wants"
+    assert sorted(path.name for path in wants.glob("smeshbox*.service")) == units
+    # systemctl --root links inside the target: absolute paths as the box will see them
+    assert all(os.readlink(wants / unit) == f"/etc/systemd/system/{unit}" for unit in units)
 
 
 def test_a_boot_image_without_its_hook_is_refused_in_one_line(tmp_path: Path, capsys) -> None:

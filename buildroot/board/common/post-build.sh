@@ -27,4 +27,11 @@ printf '{"version": "%s", "compatible": "%s"}\n' "$VERSION" "$COMPATIBLE" >"$TAR
 sed -i '\|/boot/efi|d' "$TARGET/etc/fstab"
 printf 'PARTLABEL=boot /boot vfat umask=0077,flush,nofail 0 0\n' >>"$TARGET/etc/fstab"
 install -d "$TARGET/data" "$TARGET/boot" "$TARGET/var/lib/smeshbox" "$TARGET/etc/smeshbox"
+# The shared overlay's units (the appliance, first boot, machine id, OTA gate): image/build enables
+# the same ones in its chroot. Buildroot's own packages (avahi, networkd, ...) enable theirs.
+SYSTEMCTL=${HOST_DIR:+$HOST_DIR/bin/}systemctl
+[ -x "$(command -v "$SYSTEMCTL")" ] || SYSTEMCTL=systemctl
+for unit in "$TARGET"/etc/systemd/system/smeshbox*.service; do
+    "$SYSTEMCTL" --root="$TARGET" --quiet enable "$(basename "$unit")"
+done
 : >"$TARGET/etc/machine-id"
