@@ -124,8 +124,14 @@ class JobManager:
             task.cancel()
 
     def snapshot(self) -> list[JobSnapshot]:
-        return [dataclasses.replace(j.snap, paused_by=sorted({**self._global, **j.paused_by}.values()))
+        return [dataclasses.replace(j.snap, paused_by=self._paused_by(j))
                 for j in sorted(self._jobs.values(), key=lambda j: j.volume.drive_id)]
+
+    def _paused_by(self, job: _Job) -> list[str]:
+        # Box-wide reasons (a proof, undervoltage, the pause button) hold back init only: a drive
+        # whose data is complete is not waiting for them, so the UI must not say it is paused.
+        done = job.snap.state in (JobState.READY, JobState.PROVING)
+        return sorted(job.paused_by.values() if done else {**self._global, **job.paused_by}.values())
 
     def ready_volumes(self) -> list[Volume]:
         return [j.volume for j in self._jobs.values()

@@ -156,6 +156,9 @@ async def test_proving_pre_empts_init_and_init_resumes_after(manager, tmp_path: 
         await asyncio.sleep(0.2)
         assert _snap(jobs, "busy").position == frozen.position, "init ran while proving"
         assert _snap(jobs, "done").state is JobState.PROVING
+        # the complete drive is proving, not paused; only the one still initializing waits
+        assert _snap(jobs, "done").paused_by == []
+        assert frozen.paused_by == ["paused while a proof is generated"]
     await _until(lambda: _snap(jobs, "busy").position > frozen.position, "init to resume after proving")
     assert _snap(jobs, "done").state is JobState.READY
 
