@@ -137,6 +137,8 @@ class Devnet:
             "min_active_set_weight": cfg.min_active_set_weight,
             "request_timeout": 2.0,
             "retry_interval": min(0.25, cfg.layer_duration / 4),
+            # mainnet's 2 h regossip against its 14 d epoch, scaled to the devnet's epoch
+            "regossip_interval": cfg.layer_duration * cfg.layers_per_epoch / 168,
         }
         values.update(overrides)
         return NodeConfig(**values)

@@ -56,6 +56,8 @@ class AtxRecord:
     num_units: int  # effective
     ticks: int
     vrf_nonce: int
+    gossip_count: int = 1  # times it arrived; nodes regossip until the target epoch
+    last_received_at: float = 0.0  # the latest of those arrivals
 
     @property
     def weight(self) -> int:
@@ -144,6 +146,8 @@ class DevnetGateway:
                     "grade": r.grade,
                     "weight": r.weight,
                     "received_at": r.received_at,
+                    "gossip_count": r.gossip_count,
+                    "last_received_at": r.last_received_at or r.received_at,
                 }
                 for i, r in self.state.atxs.items()
             ],
@@ -222,8 +226,11 @@ class DevnetGateway:
         atx_id = atx.id()
         if not atx.verify_signature(self.settings.genesis_id):
             raise _Reject(400, "invalid ATX signature")
-        if atx_id in self.state.atxs:
-            return self._info(self.state.atxs[atx_id])  # republishing the same ATX is harmless
+        if atx_id in self.state.atxs:  # republishing the same ATX is harmless
+            known = self.state.atxs[atx_id]
+            known.gossip_count += 1
+            known.last_received_at = received_at
+            return self._info(known)
         # two validly signed ATXs for one publish epoch (or one previous ATX) are a malfeasance proof,
         # whatever else is wrong with the second one
         same_epoch = [

@@ -43,6 +43,9 @@ class NodeConfig:
     request_timeout: float = 10.0
     retry_interval: float = 5.0
     keep_epochs: int = 8  # epoch records kept in the state file
+    # A published ATX is gossiped again this often until its target epoch starts (go-spacemesh:
+    # 2 h), so peers that missed it (partitions, restarts) still count our weight.
+    regossip_interval: float = 7200.0
 
     def __post_init__(self) -> None:
         if len(self.golden_atx) != 32:
@@ -51,8 +54,10 @@ class NodeConfig:
             raise NodeConfigError("coinbase must be a 24-byte address")
         if not self.poets:
             raise NodeConfigError("at least one PoET server is needed")
-        if self.labels_per_unit <= 0 or self.tick_size <= 0 or self.retry_interval <= 0:
-            raise NodeConfigError("labels_per_unit, tick_size and retry_interval must be positive")
+        if min(self.labels_per_unit, self.tick_size, self.retry_interval, self.regossip_interval) <= 0:
+            raise NodeConfigError(
+                "labels_per_unit, tick_size, retry_interval and regossip_interval must be positive"
+            )
 
     @property
     def genesis_id(self) -> bytes:

@@ -93,6 +93,8 @@ class Smesher:
         self.next_deadline: tuple[float, str] | None = None
         self.last_proof_seconds: float | None = None
         self.tick = min(1.0, config.clock.layer_duration / 4, config.retry_interval)
+        self.regossips = 0  # ATX regossips that reached the gateway (this run)
+        self._gossiped_at: dict[int, float] = {}  # publish epoch -> last (re)gossip, network time
 
     @property
     def doc(self) -> dict[str, Any]:
@@ -143,14 +145,18 @@ class Smesher:
 
     # ---- main loop
     async def run(self) -> None:
-        proposals = asyncio.create_task(self._proposals_loop(), name=f"proposals-{self.node_id.hex()[:8]}")
+        short = self.node_id.hex()[:8]
+        side = [
+            asyncio.create_task(self._proposals_loop(), name=f"proposals-{short}"),
+            asyncio.create_task(self._regossip_loop(), name=f"regossip-{short}"),
+        ]
         try:
             await self._ensure_initial_post()
             while True:
                 epoch = await self._next_publish_epoch()
                 await self._run_epoch(epoch)
         finally:
-            await cancel_and_wait(proposals)
+            await cancel_and_wait(*side)
 
     async def _ensure_initial_post(self) -> None:
         if self.doc["initial_post"] or self.doc["last_atx"]:
@@ -486,6 +492,29 @@ class Smesher:
             n,
             info.grade,
         )
+
+    # ---- regossip
+    async def _regossip_loop(self) -> None:
+        """Gossips each published ATX again every ``regossip_interval`` until its target epoch starts
+        (node.md 4.4, PUBLISHED), so peers that missed it still count our weight. Republishing the same
+        blob is idempotent; a failure is only logged, the next interval tries again. Not persisted: after
+        a restart the first regossip simply comes at once."""
+        while True:
+            now = await self._now()
+            for key, ep in list(self.doc["epochs"].items()):
+                n = int(key)
+                if ep.get("phase") != "published" or now >= self.clock.epoch_start(n + 1):
+                    continue
+                last = self._gossiped_at.get(n, float(ep.get("published_at") or 0.0))
+                if now - last < self.config.regossip_interval:
+                    continue
+                self._gossiped_at[n] = now
+                try:
+                    await self.gateway.publish_atx(ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"])))
+                    self.regossips += 1
+                except RemoteError as exc:
+                    log.warning("regossip of the ATX for epoch %d failed: %s", n, exc.reason)
+            await asyncio.sleep(self.tick)
 
     # ---- proposals
     async def _proposals_loop(self) -> None:

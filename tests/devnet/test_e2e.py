@@ -40,6 +40,12 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
 
     await wait_for(done, 90, "three published ATXs per identity and the end of epoch 3")
     assert not gw.state.malfeasance
+    # every ATX was gossiped again while it mattered, and no more once its target epoch had started
+    for record in gw.state.atxs.values():
+        target_start = clock.epoch_start(record.atx.publish_epoch + 1)
+        if record.received_at < target_start - 1.0:  # published early enough to leave room
+            assert record.gossip_count >= 2, gw.report()
+        assert record.last_received_at < target_start, gw.report()
     lpe = devnet.config.layers_per_epoch
     for ident in idents:
         grades = harness.atxs(ident.node_id)

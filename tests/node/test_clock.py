@@ -92,7 +92,9 @@ def test_node_config_round_trip_and_errors():
     cfg = _config()
     assert NodeConfig.from_json(cfg.to_json()) == cfg
     assert len(cfg.genesis_id) == 20
-    for bad in (dict(golden_atx=b"x"), dict(coinbase=b"x"), dict(poets=()), dict(labels_per_unit=0)):
+    assert cfg.regossip_interval == 7200.0  # go-spacemesh's 2 h unless the network says otherwise
+    for bad in (dict(golden_atx=b"x"), dict(coinbase=b"x"), dict(poets=()), dict(labels_per_unit=0),
+                dict(regossip_interval=0.0)):
         with pytest.raises(NodeConfigError):
             _config(**bad)
     for broken in ([], {**cfg.to_json(), "golden_atx": "zz"}, {**cfg.to_json(), "clock": {"genesis": 1}}):
