@@ -30,6 +30,7 @@ from appliance.events import EventBus
 from appliance.node.address import parse_address
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
+from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
 from appliance.system.files import atomic_write_json, atomic_write_text
 from appliance.web import services as ws
@@ -128,19 +129,21 @@ def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
 
 
 def node_view(status: SupervisorStatus) -> ws.NodeView:
-    """The first identity in detail (the page shows one node card); the status line counts all."""
+    """The node card: one status line and every identity (one per drive) in detail."""
     node = status.node
-    if node is None or not node.identities:
-        epoch, layer = (node.epoch, node.layer) if node else (0, 0)
-        return ws.NodeView(node_id="", epoch=epoch, layer=layer, status=status.reason)
-    ident = node.identities[0]
-    line = ident.status if len(node.identities) == 1 else f"{status.reason}; first: {ident.status}"
-    if ident.error:
-        line = f"{line} — {ident.error}"
+    if node is None:
+        return ws.NodeView(epoch=0, layer=0, status=status.reason)
+    identities = [identity_view(ident) for ident in node.identities]
+    line = identities[0].status if len(identities) == 1 else status.reason
     if not node.clock_synced:
         line = f"waiting for the clock to sync; {line}"
-    return ws.NodeView(
-        node_id=ident.node_id, epoch=ident.epoch, layer=ident.layer,
+    return ws.NodeView(epoch=node.epoch, layer=node.layer, status=line, identities=identities)
+
+
+def identity_view(ident: IdentityStatus) -> ws.IdentityView:
+    line = f"{ident.status} — {ident.error}" if ident.error else ident.status
+    return ws.IdentityView(
+        node_id=ident.node_id, status=line,
         poet_registrations=[ws.PoetRegistration(r.poet, r.round_id, r.round_end)
                             for r in ident.poet_registrations],
         last_proof_seconds=ident.last_proof_seconds,
@@ -148,7 +151,6 @@ def node_view(status: SupervisorStatus) -> ws.NodeView:
         atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at) for a in ident.atx_history],
         next_deadline=ident.next_deadline, next_deadline_what=ident.next_deadline_what,
         eligible_layers=list(ident.eligible_layers), proposals_published=ident.proposals_published,
-        status=line,
     )
 
 

@@ -34,11 +34,12 @@ const GRADES = {
 
 // ATX history: one column per epoch, height by grade, colour + letter by grade, and a legend of
 // the grades shown (narrow columns show only the first letter).
-export function atxChart(history) {
+// `whose` (e.g. " of 0123abcd…") tells several identities' charts apart for screen readers.
+export function atxChart(history, whose = "") {
   const width = 320, height = 86, n = Math.max(history.length, 1), gap = 4;
   const col = (width - gap * (n - 1)) / n;
   const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img",
-    "aria-label": `ATX history: ${history.map((a) => `epoch ${a.epoch} ${a.grade}`).join(", ") || "none yet"}` });
+    "aria-label": `ATX history${whose}: ${history.map((a) => `epoch ${a.epoch} ${a.grade}`).join(", ") || "none yet"}` });
   history.forEach((atx, i) => {
     const x = i * (col + gap), grade = GRADES[atx.grade], bh = grade?.height ?? 24;
     svg.append(s("rect", { x, y: 64 - bh, width: col, height: bh, rx: 3, fill: grade?.colour || "#333" }));

@@ -26,27 +26,43 @@ function drivesView(drives) {
 }
 
 function nodeView(n) {
-  const budget = n.cycle_gap_budget_seconds, proof = n.last_proof_seconds;
+  const ids = n.identities;
+  const proposals = ids.reduce((sum, i) => sum + i.proposals_published, 0);
+  return [
+    h("p", { class: "status-line" }, n.status || "—"),
+    kv([["Epoch", n.epoch], ["Layer", n.layer.toLocaleString("en")], ["Proposals published", proposals],
+      ...(ids.length > 1 ? [["Identities", ids.length]] : [])]),
+    ...(ids.length ? ids.flatMap((i) => identityView(i, ids.length > 1))
+      : [h("p", { class: "muted" }, "No identity is smeshing yet.")]),
+  ];
+}
+
+// One identity (one drive's PoST data); with several, each gets a heading and its own status line,
+// and its chart a name of its own.
+function identityView(i, several) {
+  const short = i.node_id.slice(0, 16);
+  const budget = i.cycle_gap_budget_seconds, proof = i.last_proof_seconds;
   const share = budget && proof !== null ? pct(proof, budget) : 0;
   const tone = share > 75 ? "bad" : share > 40 ? "warn" : "";
   return [
-    h("p", { class: "status-line" }, n.status || "—"),
-    kv([["Epoch", n.epoch], ["Layer", n.layer.toLocaleString("en")], ["Proposals published", n.proposals_published]]),
-    h("p", {}, h("strong", {}, `Next deadline ${until(n.next_deadline)}`),
-      n.next_deadline_what ? h("br") : null, n.next_deadline_what),
+    several ? h("h3", { class: "identity" }, `Identity ${short}…`) : null,
+    several ? h("p", { class: "status-line" }, i.status || "—") : null,
+    h("p", {}, h("strong", {}, `Next deadline ${until(i.next_deadline)}`),
+      i.next_deadline_what ? h("br") : null, i.next_deadline_what),
     budget && proof !== null
       ? progress("Last proof", share, `${duration(proof)} of ${duration(budget)} budget`, tone)
       : h("p", { class: "muted" }, "No proof generated yet."),
-    h("h3", {}, "ATX history"),
-    n.atx_history.length ? atxChart(n.atx_history) : h("p", { class: "muted" }, "None yet."),
-    h("h3", {}, "PoET registrations"),
-    n.poet_registrations.length
-      ? h("ul", { class: "plain" }, n.poet_registrations.map((r) =>
+    h(several ? "h4" : "h3", {}, "ATX history"),
+    i.atx_history.length ? atxChart(i.atx_history, several ? ` of ${short}…` : "")
+      : h("p", { class: "muted" }, "None yet."),
+    h(several ? "h4" : "h3", {}, "PoET registrations"),
+    i.poet_registrations.length
+      ? h("ul", { class: "plain" }, i.poet_registrations.map((r) =>
         h("li", {}, `${r.poet} — round ${r.round_id}, ends ${until(r.round_end)}`)))
       : h("p", { class: "muted" }, "None yet."),
-    h("h3", {}, "Eligible layers"),
-    h("p", {}, n.eligible_layers.length ? n.eligible_layers.map((l) => l.toLocaleString("en")).join(", ") : "None this epoch."),
-    n.node_id ? h("p", { class: "muted small" }, `Node ${n.node_id.slice(0, 16)}…`) : null,
+    h(several ? "h4" : "h3", {}, "Eligible layers"),
+    h("p", {}, i.eligible_layers.length ? i.eligible_layers.map((l) => l.toLocaleString("en")).join(", ") : "None this epoch."),
+    several ? null : h("p", { class: "muted small" }, `Node ${short}…`),
   ];
 }
 

@@ -115,11 +115,11 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "PoetRegistration": _obj({"poet": _STR, "round_id": _STR, "round_end": _NUM}),
     "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}),
-    "Node": _obj(
+    "Node": _obj({"epoch": _INT, "layer": _INT, "status": _STR, "identities": _list(_ref("Identity"))}),
+    "Identity": _obj(
         {
             "node_id": _STR,
-            "epoch": _INT,
-            "layer": _INT,
+            "status": _STR,
             "poet_registrations": _list(_ref("PoetRegistration")),
             "last_proof_seconds": _OPT_NUM,
             "cycle_gap_budget_seconds": _OPT_NUM,
@@ -128,7 +128,6 @@ SCHEMAS: dict[str, Schema] = {
             "next_deadline_what": _STR,
             "eligible_layers": _list(_INT),
             "proposals_published": _INT,
-            "status": _STR,
         }
     ),
     "DiskHealth": _obj({"name": _STR, "healthy": _BOOL, "detail": _STR}),

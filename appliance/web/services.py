@@ -122,10 +122,11 @@ class AtxRecord:
 
 
 @dataclass(frozen=True)
-class NodeView:
+class IdentityView:
+    """One smeshing identity (the PoST data of one drive) in detail."""
+
     node_id: str  # hex
-    epoch: int
-    layer: int
+    status: str = ""  # one line: what this identity is doing now
     poet_registrations: list[PoetRegistration] = field(default_factory=list)
     last_proof_seconds: float | None = None  # how long the last PoST proof took
     cycle_gap_budget_seconds: float | None = None  # how long it may take
@@ -134,7 +135,14 @@ class NodeView:
     next_deadline_what: str = ""
     eligible_layers: list[int] = field(default_factory=list)
     proposals_published: int = 0
+
+
+@dataclass(frozen=True)
+class NodeView:
+    epoch: int
+    layer: int
     status: str = ""  # one line: what the node is doing now
+    identities: list[IdentityView] = field(default_factory=list)  # one per drive with PoST data
 
 
 class NodeService(Protocol):

@@ -18,6 +18,7 @@ from appliance.web.services import (
     BoxView,
     DiskHealth,
     DriveView,
+    IdentityView,
     JobView,
     NodeView,
     PlanView,
@@ -125,10 +126,9 @@ class FakeNode:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         now = time.time()
-        self.view = NodeView(
+        self.identity = IdentityView(
             node_id="ab" * 32,
-            epoch=12,
-            layer=48_210,
+            status="waiting for the PoET round",
             poet_registrations=[PoetRegistration("http://poet-1.devnet", "12", now + 3600)],
             last_proof_seconds=2_700.0,
             cycle_gap_budget_seconds=43_200.0,
@@ -141,8 +141,9 @@ class FakeNode:
             next_deadline_what="PoET round 12 ends",
             eligible_layers=[48_230, 48_655],
             proposals_published=31,
-            status="waiting for the PoET round",
         )
+        self.view = NodeView(epoch=12, layer=48_210, status="waiting for the PoET round",
+                             identities=[self.identity])
 
     def snapshot(self) -> NodeView:
         return self.view

@@ -4,6 +4,7 @@ document by the ``Api`` client (conftest)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
 
@@ -164,6 +165,15 @@ async def test_dashboard_and_sections(admin: Api, world: World) -> None:
     assert (await admin.call("GET", "/api/v1/node"))[1] == dash["node"]
     assert (await admin.call("GET", "/api/v1/box"))[1] == dash["box"]
     assert (await admin.call("GET", "/api/v1/drives"))[1]["drives"] == dash["drives"]
+
+
+async def test_node_section_details_every_identity(admin: Api, world: World) -> None:
+    second = dataclasses.replace(world.node.identity, node_id="cd" * 32, status="proving", atx_history=[])
+    world.node.set(identities=[world.node.identity, second], status="2 identities smeshing")
+    status, node = await admin.call("GET", "/api/v1/node")  # the response is checked against OpenAPI
+    assert status == 200 and node["status"] == "2 identities smeshing"
+    assert [(i["node_id"], i["status"], len(i["atx_history"])) for i in node["identities"]] == [
+        ("ab" * 32, "waiting for the PoET round", 7), ("cd" * 32, "proving", 0)]
 
 
 async def test_format_needs_the_confirmed_drive(admin: Api, world: World) -> None:

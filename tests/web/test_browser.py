@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/screenshots/ (look at them: they are the UI rev
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import shutil
@@ -174,6 +175,14 @@ async def test_dashboard_live_update(page: Any, api: Api, world: World) -> None:
         ["G good", "A acceptable", "M missed", "P pending"])
     world.node.set(epoch=13, status="generating the PoST proof")
     await expect(page.locator("#node")).to_contain_text("generating the PoST proof")
+    # a second drive's identity: each gets its heading, status line and a chart named after it
+    second = dataclasses.replace(world.node.identity, node_id="cd" * 32, status="proving", atx_history=[])
+    world.node.set(identities=[world.node.identity, second])
+    headings = [f"Identity {'ab' * 8}…", f"Identity {'cd' * 8}…"]
+    await expect(page.locator("#node h3.identity")).to_have_text(headings)
+    named = re.compile(f"^ATX history of {'ab' * 8}…: epoch 6 good")
+    await expect(page.get_by_role("img", name=named)).to_be_visible()
+    await expect(page.locator("#node")).to_contain_text("proving")
     world.box.set(cpu_temp_c=79.0, undervoltage=True)
     await expect(page.locator("#box")).to_contain_text("79.0 °C")
     await expect(page.locator("#box")).to_contain_text("Under-voltage!")
