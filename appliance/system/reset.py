@@ -41,8 +41,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from appliance.errors import ServiceError
 from appliance.system.files import atomic_write_json, fsync_dir
-from appliance.web.services import ServiceError
 
 log = logging.getLogger(__name__)
 

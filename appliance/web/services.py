@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +25,10 @@ from typing import Literal, Protocol
 
 from aiohttp import web
 
+# The refusal the web layer maps to HTTP statuses; defined below every domain (appliance.errors).
+from appliance.errors import ErrorKind as ErrorKind
+from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
-
-ErrorKind = Literal["invalid", "not_found", "conflict", "unavailable"]
-
-
-class ServiceError(Exception):
-    """A manager refused a request. ``kind``: invalid → 400, not_found → 404, conflict → 409,
-    unavailable → 503."""
-
-    def __init__(self, reason: str, kind: ErrorKind = "conflict") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
-
 
 # ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
 
@@ -232,35 +220,6 @@ class LogsService(Protocol):
 class ResetService(Protocol):
     async def factory_reset(self) -> None:
         """Wipes settings, sessions, identities' PoST links; the box reboots into onboarding."""
-
-
-_LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-class LogDirectory:
-    """A :class:`LogsService` over the regular files of one folder. Names are checked against a
-    strict pattern *and* the resolved path must stay inside the folder (symlinks included), so no
-    name can reach outside it."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).resolve()
-
-    def names(self) -> list[str]:
-        try:
-            return sorted(p.name for p in self.root.iterdir() if p.is_file() and _LOG_NAME.match(p.name))
-        except FileNotFoundError:
-            return []
-
-    async def path(self, name: str) -> Path:
-        return await asyncio.to_thread(self._resolve, name)
-
-    def _resolve(self, name: str) -> Path:
-        if not _LOG_NAME.match(name):
-            raise ServiceError(f"{name!r} is not a log name", "invalid")
-        path = (self.root / name).resolve()
-        if path.parent != self.root or not path.is_file():
-            raise ServiceError(f"no log named {name!r}", "not_found")
-        return path
 
 
 # ---- the bundle --------------------------------------------------------------------------------

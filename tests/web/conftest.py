@@ -17,9 +17,10 @@ from appliance import __version__
 from appliance.auth import Auth
 from appliance.events import EventBus
 from appliance.node.identity import IdentityStore
+from appliance.system.logservice import LogDirectory
 from appliance.web import AppServices, create_app
 from appliance.web.openapi import document
-from appliance.web.services import LogDirectory, StoreIdentity
+from appliance.web.services import StoreIdentity
 from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeUpdate, address_parser
 
 DOC = document()
