@@ -93,7 +93,6 @@ class Smesher:
         self.next_deadline: tuple[float, str] | None = None
         self.last_proof_seconds: float | None = None
         self.tick = min(1.0, config.clock.layer_duration / 4, config.retry_interval)
-        self.regossips = 0  # ATX regossips that reached the gateway (this run)
         self._gossiped_at: dict[int, float] = {}  # publish epoch -> last (re)gossip, network time
 
     @property
@@ -511,7 +510,6 @@ class Smesher:
                 self._gossiped_at[n] = now
                 try:
                     await self.gateway.publish_atx(ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"])))
-                    self.regossips += 1
                 except RemoteError as exc:
                     log.warning("regossip of the ATX for epoch %d failed: %s", n, exc.reason)
             await asyncio.sleep(self.tick)

@@ -134,6 +134,11 @@ def test_pi5_cmdline_of_the_booted_slot(tmp_path: Path) -> None:
     assert (bootfs / "cmdline.txt").read_text() == f"{line} systemd.machine_id={BOOT_ID}\n"
     box.ok()  # idempotent: one argument, not two
     assert (bootfs / "cmdline.txt").read_text().count("systemd.machine_id=") == 1
+    # the next boot runs with the id: the boot partition is not even opened
+    cmdline.write_text(f"{line} systemd.machine_id={BOOT_ID}\n")
+    (tmp_path / "next").mkdir()
+    assert BOOT_ID in make_box(tmp_path / "next", "custom", BOOTFS=str(tmp_path / "absent"),
+                               CMDLINE=str(cmdline), STORE=str(box.store)).ok()
     cmdline.write_text("console=serial0 ro\n")
     done = box.run()
     assert done.returncode == 1 and "no rauc.slot=" in done.stderr

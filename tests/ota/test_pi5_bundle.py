@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -180,6 +181,7 @@ def need_root_and_fat() -> None:
         need_tools("fusefat")
 
 
+@functools.cache  # modprobe once per run, not once per test
 def kernel_has_vfat() -> bool:
     if shutil.which("modprobe"):
         subprocess.run(["modprobe", "-q", "vfat"], capture_output=True)
