@@ -7,6 +7,7 @@
  * resolves "auto" best-to-worst, always ending at the portable implementation.
  * Opt-out macros: SP_NO_SSE2, SP_NO_AVX2, SP_NO_NEON, SP_NO_AESNI, SP_NO_ARMCE.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,11 @@
 
 enum { F_SSE2 = 1, F_AVX2 = 2, F_AESNI = 4, F_NEON = 8, F_ARMAES = 16, F_ARMV82 = 32, F_DETECTED = 1 << 30 };
 
-static volatile int g_features; /* 0 = not detected yet; detection is idempotent so races are benign */
+/* The three caches below are written by whichever thread asks first. Detection and selection are
+ * pure functions of the CPU and the environment, so two racing threads store the same value; C11
+ * atomics make that race defined behaviour (and ThreadSanitizer-clean) at the cost of one relaxed
+ * load per call. 0 means "not computed yet". */
+static atomic_int g_features;
 
 #ifdef SP_X86_64
 static uint64_t xgetbv0(void) {
@@ -63,11 +68,18 @@ static int detect(void) {
     return f;
 }
 
-static int features(void) {
-    int f = g_features;
-    if (!f) g_features = f = detect();
-    return f;
+/* Returns the cached value or computes, caches and returns it (relaxed is enough: the value is a
+ * plain int that carries no other data with it). */
+static int cached(atomic_int *cache, int (*compute)(void)) {
+    int v = atomic_load_explicit(cache, memory_order_relaxed);
+    if (!v) {
+        v = compute();
+        atomic_store_explicit(cache, v, memory_order_relaxed);
+    }
+    return v;
 }
+
+static int features(void) { return cached(&g_features, detect); }
 
 /* ---------------------------------------------------------------- labels */
 
@@ -97,12 +109,11 @@ static int by_name(const char *const *names, int count, const char *name) {
     return 0;
 }
 
-static int g_labels_auto;
+static atomic_int g_labels_auto;
 
-int sp_labels_selected(void) {
-    if (g_labels_auto) return g_labels_auto;
+static int choose_labels(void) {
     int forced = by_name(LABEL_NAMES, SP_LABELS_COUNT, getenv("SMESHPOST_LABELS"));
-    if (forced && labels_fn_if_supported(forced)) return g_labels_auto = forced;
+    if (forced && labels_fn_if_supported(forced)) return forced;
     /* Best to worst. On the in-order-ish Cortex-A72 (Pi 4), NEON8's two independent chains hide
      * latency (llvm-mca: 70 vs 90 cycles per ChaCha call per lane); on ARMv8.2 cores such as the
      * Pi 5's A76 the wider out-of-order core runs NEON4 faster (66 vs 78 on the N1 model). */
@@ -111,9 +122,11 @@ int sp_labels_selected(void) {
     const int *best = (features() & F_ARMV82) ? order_v82 : order;
     size_t n = (features() & F_ARMV82) ? sizeof order_v82 / sizeof order_v82[0] : sizeof order / sizeof order[0];
     for (size_t i = 0; i < n; i++)
-        if (labels_fn_if_supported(best[i])) return g_labels_auto = best[i];
-    return g_labels_auto = SP_LABELS_PORTABLE;
+        if (labels_fn_if_supported(best[i])) return best[i];
+    return SP_LABELS_PORTABLE;
 }
+
+int sp_labels_selected(void) { return cached(&g_labels_auto, choose_labels); }
 
 int sp_labels_available(int impl) { return impl > 0 && impl < SP_LABELS_COUNT && labels_fn_if_supported(impl) != NULL; }
 
@@ -151,17 +164,18 @@ static aes_impl aes_if_supported(int impl) {
     }
 }
 
-static int g_aes_auto;
+static atomic_int g_aes_auto;
 
-int sp_aes_selected(void) {
-    if (g_aes_auto) return g_aes_auto;
+static int choose_aes(void) {
     int forced = by_name(AES_NAMES, SP_AES_COUNT, getenv("SMESHPOST_AES"));
-    if (forced && aes_if_supported(forced).scan) return g_aes_auto = forced;
+    if (forced && aes_if_supported(forced).scan) return forced;
     static const int order[] = {SP_AES_AESNI, SP_AES_ARMCE, SP_AES_NEON, SP_AES_SOFT};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-        if (aes_if_supported(order[i]).scan) return g_aes_auto = order[i];
-    return g_aes_auto = SP_AES_SOFT;
+        if (aes_if_supported(order[i]).scan) return order[i];
+    return SP_AES_SOFT;
 }
+
+int sp_aes_selected(void) { return cached(&g_aes_auto, choose_aes); }
 
 int sp_aes_available(int impl) { return impl > 0 && impl < SP_AES_COUNT && aes_if_supported(impl).scan != NULL; }
 
