@@ -1,7 +1,7 @@
 """DriveManager: turns block-device events into drives a person can use, and hands mounted
 datasets to the job manager.
 
-Policy (issue 3):
+Policy:
 
 * a filesystem with ``postdata_metadata.json`` (top or ``smeshbox/``) is **adopted**: fsck'd (ext),
   mounted at ``<state>/drives/<fs-uuid>`` with ``noatime``, its NodeId matched to an identity the

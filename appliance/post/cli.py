@@ -1,4 +1,4 @@
-"""``python -m appliance post <init|prove|verify|labels|check|bench>`` (issue 2's CLI section).
+"""``python -m appliance post <init|prove|verify|labels|check|bench>``.
 
 JSON goes to stdout (``labels`` prints one hex label per line), human text to stderr; exit 0 on
 success, non-zero with a one-line reason otherwise (usage errors included).
