@@ -105,7 +105,10 @@ def _check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         return  # not a browser (curl, tests); SameSite=Strict + CSRF token still apply
-    if origin == "null" or urlsplit(origin).netloc != request.host:
+    # The scheme counts too: a page served over plain http must not drive the https box (or the
+    # reverse) — to the browser those are different origins, so the server must treat them so.
+    parts = urlsplit(origin)
+    if origin == "null" or parts.netloc != request.host or parts.scheme != request.scheme:
         raise ApiError(403, "cross_origin", "requests must come from this box's own page")
 
 

@@ -195,7 +195,8 @@ def _op(
     else:
         responses["204"] = {"description": "done"}
     err = {"content": {"application/json": {"schema": _ref("Error")}}}
-    codes = {400, 403, 413, 415, 500, *errors} if body else {500, *errors}  # 403: foreign Origin
+    # 403: foreign Origin; 408: a body that trickles in slower than the box waits
+    codes = {400, 403, 408, 413, 415, 500, *errors} if body else {500, *errors}
     if not public:
         codes |= {401, 403}
     for code in sorted(codes):
