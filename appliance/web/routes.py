@@ -243,6 +243,12 @@ async def box(request: web.Request) -> web.Response:
 @routes.post("/api/v1/identity/backup")
 async def identity_backup(request: web.Request) -> web.Response:
     body = await read_json(request, "BackupBody")
+    # The keys are the one thing a stolen session must not be able to take away: ask for the admin
+    # password again (under the login limiter) before the backup is made.
+    try:
+        await request.app[AUTH].verify(request.remote or "?", body["admin_password"])
+    except authmod.AuthError as exc:
+        raise _auth_error(exc) from exc
     blob = await _call(request, _svc(request).identity.export_backup(body["password"]))
     return web.Response(
         body=blob, headers=_attachment("smeshbox-identity.backup", "application/octet-stream")
@@ -289,7 +295,7 @@ async def update_start(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/factory-reset")
 async def factory_reset(request: web.Request) -> web.Response:
-    await read_json(request, "ResetBody")
-    await _call(request, _svc(request).reset.factory_reset())
+    body = await read_json(request, "ResetBody")
+    await _call(request, _svc(request).reset.factory_reset(keep_identities=body["identities"] == "keep"))
     request.app[AUTH].end_all_sessions()
     return web.json_response({"status": "accepted"})

@@ -124,6 +124,7 @@ async def test_onboarding_end_to_end(page: Any, world: World) -> None:
 
     await expect(page.get_by_role("heading", name="Back up the identity")).to_be_visible()
     await page.get_by_label("Backup password").fill("backup secret")
+    await page.get_by_label("Admin password").fill(PASSWORD)
     async with page.expect_download() as info:
         await page.get_by_role("button", name="Download backup").click()
     download = await info.value
