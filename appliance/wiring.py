@@ -228,7 +228,8 @@ class NoUpdates:
         return ws.UpdateView(current_version=__version__, error=self.why)
 
     async def start(self, version: str) -> None:
-        raise ws.ServiceError(self.why, "unavailable")
+        # 409, not 503: nothing is down and retrying will not help; this machine has no OS slots
+        raise ws.ServiceError(self.why, "conflict")
 
 
 class _Snapshot:
