@@ -15,7 +15,7 @@ import requests
 import schemathesis
 
 from tests.e2e.conftest import PASSWORD, DevDaemon, require_root_loops
-from tests.web.fuzzing import CHECKS, api_schema, bounded
+from tests.web.fuzzing import api_schema, bounded, check, log_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 CREDENTIALS: dict[str, str] = {}
@@ -29,10 +29,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, requ
     try:
         box.wait_ready()
         box.onboard()
-        resp = requests.post(f"{box.url}/api/v1/auth/login", json={"password": PASSWORD}, timeout=30)
-        assert resp.status_code == 200, resp.text
-        CREDENTIALS.update(cookie=resp.cookies["smeshbox_session"], csrf=resp.json()["csrf"])
-        yield f"{box.url}/api/v1", requests.Session()
+        base = f"{box.url}/api/v1"
+        yield base, log_in(base, "/auth/login", PASSWORD, CREDENTIALS)
         assert "unhandled error" not in box.text(), box.text()[-4000:]
         assert box.stop() == 0, box.text()[-4000:]
     finally:
@@ -42,5 +40,4 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, requ
 @schema.parametrize()
 @bounded(8)
 def test_the_daemon_never_answers_5xx(case: schemathesis.Case, daemon: tuple[str, requests.Session]) -> None:
-    base, session = daemon
-    case.call_and_validate(base_url=base, session=session, checks=CHECKS, timeout=30)
+    check(case, daemon)

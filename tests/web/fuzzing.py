@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -62,3 +63,18 @@ def api_schema(exclude: str, credentials: dict[str, str]) -> Any:
 def bounded(max_examples: int) -> Any:
     return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=list(HealthCheck))
+
+
+def log_in(base: str, path: str, password: str, credentials: dict[str, str]) -> requests.Session:
+    """POSTs ``password`` to ``path`` (onboarding's first step, or login) and keeps the session for
+    the run; returns the HTTP session the cases are sent on."""
+    resp = requests.post(f"{base}{path}", json={"password": password}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    credentials.update(cookie=resp.cookies["smeshbox_session"], csrf=resp.json()["csrf"])
+    return requests.Session()
+
+
+def check(case: schemathesis.Case, live: tuple[str, requests.Session]) -> None:
+    """Sends ``case`` to the live server and runs every check on the answer."""
+    base, session = live
+    case.call_and_validate(base_url=base, session=session, checks=CHECKS, timeout=30)

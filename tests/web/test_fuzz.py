@@ -17,7 +17,7 @@ from aiohttp import web
 
 from appliance.web import create_app
 from tests.web.conftest import PASSWORD, make_world
-from tests.web.fuzzing import CHECKS, api_schema, bounded
+from tests.web.fuzzing import api_schema, bounded, check, log_in
 
 pytestmark = pytest.mark.slow
 CREDENTIALS: dict[str, str] = {}
@@ -45,11 +45,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, reques
     thread.start()
     assert started.wait(30)
     base = f"http://127.0.0.1:{box['port']}/api/v1"
-    resp = requests.post(f"{base}/onboarding/password", json={"password": PASSWORD}, timeout=30)
-    assert resp.status_code == 200
-    CREDENTIALS.update(cookie=resp.cookies["smeshbox_session"], csrf=resp.json()["csrf"])
+    session = log_in(base, "/onboarding/password", PASSWORD, CREDENTIALS)
     try:
-        yield base, requests.Session()
+        yield base, session
     finally:
         asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(30)  # type: ignore[union-attr]
         loop.call_soon_threadsafe(loop.stop)
@@ -61,5 +59,4 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, reques
 # derandomize: CI runs the same cases every time (a wider random run passed 120 examples/operation).
 @bounded(15)
 def test_api_conforms(case: schemathesis.Case, live: tuple[str, requests.Session]) -> None:
-    base, session = live
-    case.call_and_validate(base_url=base, session=session, checks=CHECKS, timeout=30)
+    check(case, live)
