@@ -25,6 +25,7 @@ from pathlib import Path
 import nacl.exceptions
 import nacl.pwhash
 
+from appliance.auth_device import DeviceTokens
 from appliance.auth_limit import LoginLimiter
 from appliance.auth_limit import RateLimitedError as _RateLimited
 from appliance.system.files import atomic_write_json
@@ -100,6 +101,7 @@ class Auth:
         self.idle_timeout, self.max_age = idle_timeout, max_age
         self.opslimit, self.memlimit = opslimit, memlimit
         self.limiter = LoginLimiter(clock)
+        self.devices = DeviceTokens(self.path.parent)
         self._claimed = False  # onboarding's first password is being stored (see set_initial_password)
         self._sessions: dict[bytes, Session] = {}
         self._hash_lock = asyncio.Lock()
@@ -128,13 +130,15 @@ class Auth:
                 nacl.pwhash.argon2id.str, raw, opslimit=self.opslimit, memlimit=self.memlimit
             )
 
-    async def verify(self, client: str, password: str) -> None:
-        """Checks the admin password under the limiter (login, password change, key export):
-        raises NotSetError / RateLimitedError / WrongPasswordError."""
+    async def verify(self, client: str, password: str, device: str | None = None) -> None:
+        """Checks the admin password under the limiter (login, password change, key export);
+        ``device`` is the client's device token, if it has one (see appliance.auth_device).
+        Raises NotSetError / RateLimitedError / WrongPasswordError."""
         if self._hash is None:
             raise NotSetError("no admin password is set yet")
         try:
-            attempt = self.limiter.reserve(client)  # counted before the first await: atomic
+            # counted before the first await: atomic
+            attempt = self.limiter.reserve(client, self.devices.check(device))
         except _RateLimited as exc:
             raise RateLimitedError(exc.retry_after) from None
         ok = False
@@ -172,14 +176,16 @@ class Auth:
             self._claimed = False
         return self._new_session()
 
-    async def login(self, client: str, password: str) -> tuple[str, Session]:
-        await self.verify(client, password)
+    async def login(self, client: str, password: str, device: str | None = None) -> tuple[str, Session]:
+        await self.verify(client, password, device)
         return self._new_session()
 
-    async def change_password(self, client: str, token: str, old: str, new: str) -> None:
+    async def change_password(
+        self, client: str, token: str, old: str, new: str, device: str | None = None
+    ) -> None:
         """Changes the password and ends every *other* session."""
         check_policy(new)
-        await self.verify(client, old)
+        await self.verify(client, old, device)
         await self._store(new)
         keep = _digest(token)
         self._sessions = {k: v for k, v in self._sessions.items() if k == keep}

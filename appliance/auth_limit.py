@@ -11,8 +11,10 @@ Two promises, each against a known attack on a box anyone on the LAN can reach:
   spend the owner's budget. When guessing is spread over many addresses, the box slows *every*
   check down to one per ``spacing`` seconds instead of refusing logins, and it hands out the next
   check to the waiting attempt whose client has failed least: the owner, who has not failed, goes
-  ahead of every address that has. The queue of waiting attempts is bounded; when it is full the
-  attempt with the worst standing is told to retry (429), never the whole box.
+  ahead of every address that has, and a browser that has logged in before (a known device,
+  :mod:`appliance.auth_device`) goes ahead of every address. The queue of waiting attempts is
+  bounded; when it is full the attempt with the worst standing is told to retry (429), never the
+  whole box.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ class _Client:
 @dataclass(frozen=True)
 class Attempt:
     key: str
-    rank: int  # how this client stood when it asked: failures + pending (lower goes first)
+    # lower goes first: a known device (appliance.auth_device) before any address, then by how the
+    # client stood when it asked (failures + pending)
+    rank: tuple[bool, int]
 
 
 class LoginLimiter:
@@ -83,7 +87,7 @@ class LoginLimiter:
         self.global_per_minute, self.spacing, self.max_waiting = global_per_minute, spacing, max_waiting
         self._clients: dict[str, _Client] = {}
         self._recent: list[float] = []  # clock times of box-wide failures in the last minute
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[tuple[bool, int], int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
         self._busy = False
         self._next_start = 0.0  # loop time before which no paced check starts
@@ -91,9 +95,11 @@ class LoginLimiter:
 
     # ---- budgets (synchronous: check and reserve cannot be split by another request) ----------
 
-    def reserve(self, remote: str) -> Attempt:
+    def reserve(self, remote: str, device: str | None = None) -> Attempt:
+        """Counts an attempt against its budget: the known ``device``'s if the client presented
+        one (appliance.auth_device), else its address's."""
         now = self.clock()
-        key = client_key(remote)
+        key = f"device {device}" if device else client_key(remote)
         entry = self._clients.get(key)
         if entry is None:
             entry = self._clients[key] = _Client()
@@ -109,7 +115,7 @@ class LoginLimiter:
             spent = entry.failures + entry.pending >= self.free
         if spent:
             raise RateLimitedError(self.base)
-        attempt = Attempt(key, entry.failures + entry.pending)
+        attempt = Attempt(key, (device is None, entry.failures + entry.pending))
         entry.pending += 1
         return attempt
 

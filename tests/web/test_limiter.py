@@ -16,7 +16,7 @@ import pytest
 from appliance import auth as authmod
 from appliance.auth import Auth, RateLimitedError, WrongPasswordError
 from appliance.auth_limit import client_key
-from tests.web.conftest import Api, Clock, World
+from tests.web.conftest import PASSWORD, Api, Clock, World
 
 FAST = {"opslimit": nacl.pwhash.argon2id.OPSLIMIT_MIN, "memlimit": nacl.pwhash.argon2id.MEMLIMIT_MIN}
 OWNER = "the owner's password"
@@ -175,3 +175,38 @@ async def test_racing_first_passwords_exactly_one_wins(api: Api, world: World) -
             with pytest.raises(WrongPasswordError):
                 await world.auth.login("10.0.8.2", password)
             break
+
+
+async def test_a_known_device_goes_ahead_of_a_flood_from_fresh_addresses(
+    tmp_path: Path, checks: list[bytes]
+) -> None:
+    auth = make(tmp_path, spacing=0.05)
+    auth.limiter.max_waiting = 16
+    await auth.set_initial_password(OWNER)
+    device = await auth.devices.issue()  # what the owner's browser got at its last login
+    for i in range(31):
+        assert await _outcome(auth.login(f"2001:db8:{i:x}::1", "a wrong guess")) == "wrong"
+    checks.clear()
+    # Fresh addresses (IPv6 gives an attacker as many as it likes) fill the line ...
+    flood = [asyncio.create_task(_outcome(auth.login(f"2001:db8:100:{i:x}::1", "guess"))) for i in range(40)]
+    await asyncio.sleep(0)
+    # ... and the owner's browser still gets in at once, from an address like theirs.
+    assert await _outcome(auth.login("2001:db8:200::1", OWNER, device)) == "ok"
+    assert checks.index(OWNER.encode()) <= 2
+    outcomes = await asyncio.gather(*flood)
+    assert outcomes.count("limited") >= 24 and outcomes.count("ok") == 0
+    # A token this box did not sign is an unknown client like any other.
+    forged = device[:-1] + ("0" if device[-1] != "0" else "1")
+    assert auth.devices.check(forged) is None and auth.devices.check(device) is not None
+
+
+async def test_a_locked_out_address_does_not_lock_out_the_owners_browser(api: Api, world: World) -> None:
+    await api.onboard_password()
+    device = api.last.cookies["smeshbox_device"]
+    assert device["httponly"] and device["samesite"] == "Strict" and int(device["max-age"]) > 300 * 86400
+    api.client.session.cookie_jar.clear()
+    for _ in range(5):  # someone on the same address (a shared NAT, the same machine), no cookie
+        assert (await api.call("POST", "/api/v1/auth/login", {"password": "a wrong guess"}))[0] == 401
+    assert (await api.call("POST", "/api/v1/auth/login", {"password": PASSWORD}))[0] == 429
+    owner = {"Cookie": f"smeshbox_device={device.value}"}
+    assert (await api.call("POST", "/api/v1/auth/login", {"password": PASSWORD}, headers=owner))[0] == 200
