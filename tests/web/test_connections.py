@@ -9,7 +9,6 @@ import asyncio
 import resource
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -79,7 +78,6 @@ async def test_slow_client_flood_costs_the_attacker_not_the_box(server: int) -> 
     one = await asyncio.gather(*(_slow(server, "127.0.0.1") for _ in range(300)))
     many = await asyncio.gather(*(_slow(server, f"127.0.0.{10 + i // 10}") for i in range(200)))
     flood = [s for s in one + many if s is not None]
-    started = time.monotonic()
     # The box answers other clients, and the flooding address itself, while the flood holds.
     for _ in range(5):
         assert await _health(server, "127.0.0.2") == 200
@@ -94,7 +92,6 @@ async def test_slow_client_flood_costs_the_attacker_not_the_box(server: int) -> 
         await asyncio.sleep(0.25)
     closed = await asyncio.gather(*(_closed_by_server(r, IDLE + 5) for r, _ in flood))
     assert all(closed) and await _closed_by_server(trickler[0], 5)
-    assert time.monotonic() - started < IDLE + 8
     assert await _health(server, "127.0.0.1") == 200
     for _, writer in [*flood, trickler]:
         writer.close()
