@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import jsonschema
 from aiohttp import web
 
+from appliance.web.connections import reading_body
 from appliance.web.openapi import SCHEMAS
 from appliance.web.services import ServiceError
 
@@ -61,9 +62,12 @@ async def read_json(request: web.Request, schema: str, limit: int = DEFAULT_BODY
     try:
         # bounded in size by the app's client_max_size (413 from aiohttp) and here in time: a body
         # that trickles in must not hold the connection (and a descriptor) for ever
-        raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
+        with reading_body(request):
+            raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
     except TimeoutError as exc:
         raise ApiError(408, "body_timeout", f"the body did not arrive within {BODY_TIMEOUT:g} s") from exc
+    except ConnectionResetError as exc:  # the client left, or the guard evicted it: nobody to tell
+        raise ApiError(400, "body_incomplete", "the connection closed before the body arrived") from exc
     if len(raw) > limit:
         raise ApiError(413, "too_large", f"the body may be at most {limit} bytes")
     value = _parse(raw)

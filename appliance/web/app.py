@@ -217,7 +217,8 @@ async def serve(
     if limits is not None:
         guard.limits = limits
     runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=5.0, keepalive_timeout=guard.limits.idle_seconds
+        app, access_log=None, shutdown_timeout=5.0, keepalive_timeout=guard.limits.idle_seconds,
+        lingering_time=guard.limits.linger_seconds,
     )
     await runner.setup()
     await GuardedSite(runner, host, port, guard).start()

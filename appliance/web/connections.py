@@ -13,8 +13,9 @@ A connection over a bound does not simply lock newcomers out (that would let a f
 for as long as its sockets last): the guard first evicts the quietest *idle* connection of that
 client (or of anyone, for the total bound) — one that has never completed a request (a slow-loris
 socket) before one idling between keep-alive requests. Connections with a request being handled
-(a login waiting its turn, the page's live-update stream) are never evicted; only when every
-connection is busy is the newcomer refused (closed at once).
+(a login waiting its turn, the page's live-update stream) are not evicted — unless the request's
+body has been trickling in for :data:`SLOW_BODY` seconds, which only a slow client does; when every
+connection is truly busy the newcomer is refused (closed at once).
 
 Time bounds sit beside it: ``idle_seconds`` is aiohttp's keep-alive timeout, which since the
 connection was opened also bounds how long the headers of the next request may take to arrive (a
@@ -26,9 +27,10 @@ serving a request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ from aiohttp import web
 from appliance.auth_limit import client_key
 
 log = logging.getLogger(__name__)
+SLOW_BODY = 1.0  # seconds a request body may take before its connection counts as evictable
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,9 @@ class ConnectionLimits:
     max_total: int = 256
     max_per_client: int = 32
     idle_seconds: float = 15.0  # headers of the next request, and keep-alive idling, must end by then
+    # after answering a request whose body was not read (a 408, a 413), how long the rest of the
+    # body may still be drained before the connection closes (aiohttp's lingering_time, 10 s)
+    linger_seconds: float = 2.0
 
 
 @dataclass(eq=False)
@@ -56,6 +62,7 @@ class _Conn:
     last_seen: float
     served: int = 0  # requests that reached the app on this connection
     active: int = 0  # of which still being handled
+    reading_since: float | None = None  # monotonic start of a request body still arriving
 
 
 class _Guarded(asyncio.Protocol):
@@ -127,12 +134,19 @@ class ConnectionGuard:
         return conn
 
     def _evict(self, key: str | None) -> bool:
-        """Closes the quietest idle connection (of ``key``, or of anyone); False if none is idle."""
-        idle = [c for c in self._conns.values() if c.active == 0 and (key is None or c.key == key)]
-        if not idle:
-            return False
+        """Closes the quietest idle connection (of ``key``, or of anyone), else the one whose
+        request body has been trickling in longest; False if there is neither."""
+        mine = [c for c in self._conns.values() if key is None or c.key == key]
         # Never served (slow loris) before served-and-idle; within each, the longest quiet first.
-        victim = min(idle, key=lambda c: (c.served > 0, c.last_seen))
+        idle = sorted((c for c in mine if c.active == 0), key=lambda c: (c.served > 0, c.last_seen))
+        # A real client's body arrives within moments; one still arriving after SLOW_BODY seconds
+        # holds a "busy" connection only to hold it.
+        now = time.monotonic()
+        slow = sorted((c for c in mine if c.reading_since is not None and now - c.reading_since >= SLOW_BODY),
+                      key=lambda c: c.reading_since or now)
+        if not idle and not slow:
+            return False
+        victim = (idle or slow)[0]
         for inner, conn in list(self._conns.items()):
             if conn is victim:
                 self._forget(inner)
@@ -160,6 +174,7 @@ class ConnectionGuard:
             return await handler(request)
         conn.served += 1
         conn.active += 1
+        request[_CONN] = conn
         try:
             return await handler(request)
         finally:
@@ -168,6 +183,20 @@ class ConnectionGuard:
 
 
 GUARD = web.AppKey("connection_guard", ConnectionGuard)
+_CONN = web.RequestKey("guarded_connection", _Conn)
+
+
+@contextlib.contextmanager
+def reading_body(request: web.Request) -> Iterator[None]:
+    """Marks the request's connection as waiting for its body (evictable once that is slow)."""
+    conn = request.get(_CONN)
+    if conn is not None:
+        conn.reading_since = time.monotonic()
+    try:
+        yield
+    finally:
+        if conn is not None:
+            conn.reading_since = None
 
 
 class GuardedSite(web.BaseSite):

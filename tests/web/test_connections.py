@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from appliance.web.connections import ConnectionGuard, ConnectionLimits
+from appliance.web.connections import SLOW_BODY, ConnectionGuard, ConnectionLimits
 
 pytestmark = pytest.mark.slow
 SERVER = Path(__file__).with_name("flood_server.py")
@@ -64,8 +64,10 @@ async def _health(port: int, source: str) -> int:
 
 
 async def _closed_by_server(reader: asyncio.StreamReader, within: float) -> bool:
+    """True once the server has closed the socket (after an error answer, if it sent one)."""
     try:
-        return await asyncio.wait_for(reader.read(4096), within) == b""
+        await asyncio.wait_for(reader.read(), within)  # to EOF
+        return True
     except ConnectionError:  # evicted: the guard aborts (RST) rather than waiting on a FIN
         return True
     except TimeoutError:
@@ -94,6 +96,32 @@ async def test_slow_client_flood_costs_the_attacker_not_the_box(server: int) -> 
     assert all(closed) and await _closed_by_server(trickler[0], 5)
     assert await _health(server, "127.0.0.1") == 200
     for _, writer in [*flood, trickler]:
+        writer.close()
+
+
+async def _trickling_body(port: int, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    """A complete request head whose body never finishes: the handler is busy reading it."""
+    try:
+        connect = asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+        reader, writer = await asyncio.wait_for(connect, 5)
+        writer.write(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: box\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 200\r\n\r\n{\"password\": \"")
+        await writer.drain()
+        return reader, writer
+    except (OSError, TimeoutError):
+        return None
+
+
+async def test_trickling_bodies_cannot_fill_the_box(server: int) -> None:
+    flood = await asyncio.gather(*(_trickling_body(server, f"127.0.0.{50 + i // PER_CLIENT}")
+                                   for i in range(2 * TOTAL)))
+    await asyncio.sleep(SLOW_BODY + 0.5)  # every connection the box holds is now a slow body
+    for _ in range(3):  # each answer pushes out the slowest body; none is refused
+        assert await _health(server, "127.0.0.2") == 200
+    held = [s for s in flood if s is not None]
+    # the rest get a 408 at the body deadline and are closed after a short linger
+    assert all(await asyncio.gather(*(_closed_by_server(r, IDLE + 2 + 5) for r, _ in held)))
+    for _, writer in held:
         writer.close()
 
 
