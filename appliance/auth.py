@@ -3,9 +3,11 @@ folder), server-side sessions with a CSRF token each, and login rate limiting.
 
 Hashing and verifying are deliberately slow (that is the point of argon2id), so they run in a worker
 thread, one at a time: a flood of login attempts can neither block the loop nor make the box allocate
-many argon2 buffers at once. Failed attempts are limited per client and for the whole box, and a
-locked-out client is refused *before* any hashing happens. Sessions live in memory: a restart asks
-the person to log in again, which is the safe default for a box anyone on the LAN can reach.
+many argon2 buffers at once. Failed attempts are limited per client, counted atomically, and a
+locked-out client is refused *before* any hashing happens; guessing spread over many addresses slows
+the checks down instead of locking the owner out (:mod:`appliance.auth_limit`). Sessions live in
+memory: a restart asks the person to log in again, which is the safe default for a box anyone on
+the LAN can reach.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -24,6 +25,9 @@ from pathlib import Path
 import nacl.exceptions
 import nacl.pwhash
 
+from appliance.auth_device import DeviceTokens
+from appliance.auth_limit import LoginLimiter
+from appliance.auth_limit import RateLimitedError as _RateLimited
 from appliance.system.files import atomic_write_json
 
 MAX_SESSIONS = 64  # bounded memory: the oldest session goes first
@@ -44,10 +48,8 @@ class WrongPasswordError(AuthError):
     pass
 
 
-class RateLimitedError(AuthError):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"too many failed attempts; try again in {math.ceil(retry_after)} s")
-        self.retry_after = retry_after
+class RateLimitedError(_RateLimited, AuthError):
+    """Refused by the limiter before any password check (see :mod:`appliance.auth_limit`)."""
 
 
 class AlreadySetError(AuthError):
@@ -61,6 +63,16 @@ class NotSetError(AuthError):
 def check_policy(password: str) -> None:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise PasswordPolicyError(f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+    if _encoded(password) is None:
+        raise PasswordPolicyError("the password holds text that is not valid Unicode")
+
+
+def _encoded(password: object) -> bytes | None:
+    """UTF-8 bytes of a password, or None for anything that is not storable text (a lone surrogate)."""
+    try:
+        return password.encode() if isinstance(password, str) else None
+    except UnicodeEncodeError:
+        return None
 
 
 @dataclass
@@ -69,52 +81,6 @@ class Session:
     csrf: str
     created: float
     last_seen: float
-
-
-@dataclass
-class _Failures:
-    count: int = 0
-    locked_until: float = 0.0
-
-
-class RateLimiter:
-    """After ``free`` failures a client waits ``base`` seconds, doubling per further failure up to
-    ``cap``; a success clears it. A box-wide budget stops guessing spread over many addresses."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float],
-        free: int = 5,
-        base: float = 30.0,
-        cap: float = 900.0,
-        global_per_minute: int = 30,
-    ) -> None:
-        self.clock, self.free, self.base, self.cap = clock, free, base, cap
-        self.global_per_minute = global_per_minute
-        self._clients: dict[str, _Failures] = {}
-        self._recent: list[float] = []
-
-    def check(self, client: str) -> None:
-        now = self.clock()
-        entry = self._clients.get(client)
-        if entry is not None and entry.locked_until > now:
-            raise RateLimitedError(entry.locked_until - now)
-        self._recent = [t for t in self._recent if now - t < 60.0]
-        if len(self._recent) >= self.global_per_minute:
-            raise RateLimitedError(60.0 - (now - self._recent[0]))
-
-    def failed(self, client: str) -> None:
-        now = self.clock()
-        self._recent.append(now)
-        entry = self._clients.setdefault(client, _Failures())
-        entry.count += 1
-        if entry.count >= self.free:
-            entry.locked_until = now + min(self.cap, self.base * 2 ** (entry.count - self.free))
-        if len(self._clients) > 10_000:  # bounded memory under an address-spraying flood
-            self._clients.pop(next(iter(self._clients)))
-
-    def succeeded(self, client: str) -> None:
-        self._clients.pop(client, None)
 
 
 class Auth:
@@ -134,7 +100,9 @@ class Auth:
         self.clock = clock
         self.idle_timeout, self.max_age = idle_timeout, max_age
         self.opslimit, self.memlimit = opslimit, memlimit
-        self.limiter = RateLimiter(clock)
+        self.limiter = LoginLimiter(clock)
+        self.devices = DeviceTokens(self.path.parent)
+        self._claimed = False  # onboarding's first password is being stored (see set_initial_password)
         self._sessions: dict[bytes, Session] = {}
         self._hash_lock = asyncio.Lock()
         self._hash: bytes | None = self._load()
@@ -154,25 +122,40 @@ class Auth:
         return self._hash is not None
 
     async def _hash_password(self, password: str) -> bytes:
+        raw = _encoded(password)
+        if raw is None:
+            raise PasswordPolicyError("the password holds text that is not valid Unicode")
         async with self._hash_lock:
             return await asyncio.to_thread(
-                nacl.pwhash.argon2id.str, password.encode(), opslimit=self.opslimit, memlimit=self.memlimit
+                nacl.pwhash.argon2id.str, raw, opslimit=self.opslimit, memlimit=self.memlimit
             )
 
-    async def _verify(self, client: str, password: str) -> None:
-        """Checks ``password`` under the limiter; raises RateLimitedError / WrongPasswordError."""
+    async def verify(self, client: str, password: str, device: str | None = None) -> None:
+        """Checks the admin password under the limiter (login, password change, key export);
+        ``device`` is the client's device token, if it has one (see appliance.auth_device).
+        Raises NotSetError / RateLimitedError / WrongPasswordError."""
         if self._hash is None:
             raise NotSetError("no admin password is set yet")
-        self.limiter.check(client)
-        stored = self._hash
-        ok = isinstance(password, str) and len(password) <= MAX_PASSWORD
-        if ok:
-            async with self._hash_lock:
-                ok = await asyncio.to_thread(_argon2_verify, stored, password.encode())
+        try:
+            # counted before the first await: atomic
+            attempt = self.limiter.reserve(client, self.devices.check(device))
+        except _RateLimited as exc:
+            raise RateLimitedError(exc.retry_after) from None
+        ok = False
+        try:
+            async with self.limiter.turn(attempt), self._hash_lock:
+                stored, raw = self._hash, _encoded(password)
+                if raw is not None and len(password) <= MAX_PASSWORD:
+                    ok = await asyncio.to_thread(_argon2_verify, stored, raw)
+        except _RateLimited as exc:  # the waiting line was full and this attempt stood worst
+            self.limiter.release(attempt)
+            raise RateLimitedError(exc.retry_after) from None
+        except BaseException:
+            self.limiter.release(attempt)
+            raise
+        self.limiter.finish(attempt, ok)
         if not ok:
-            self.limiter.failed(client)
             raise WrongPasswordError("wrong password")
-        self.limiter.succeeded(client)
 
     async def _store(self, password: str) -> None:
         new_hash = await self._hash_password(password)
@@ -182,19 +165,27 @@ class Auth:
     async def set_initial_password(self, password: str) -> tuple[str, Session]:
         """Onboarding's first step: only while no password exists. Returns a new session."""
         check_policy(password)
-        if self._hash is not None:
+        if self._hash is not None or self._claimed:
             raise AlreadySetError("the admin password is already set; log in instead")
-        await self._store(password)
+        # Claimed in the same step as the check, before hashing yields to the loop: of two racing
+        # first requests exactly one stores its password and gets a session.
+        self._claimed = True
+        try:
+            await self._store(password)
+        finally:
+            self._claimed = False
         return self._new_session()
 
-    async def login(self, client: str, password: str) -> tuple[str, Session]:
-        await self._verify(client, password)
+    async def login(self, client: str, password: str, device: str | None = None) -> tuple[str, Session]:
+        await self.verify(client, password, device)
         return self._new_session()
 
-    async def change_password(self, client: str, token: str, old: str, new: str) -> None:
+    async def change_password(
+        self, client: str, token: str, old: str, new: str, device: str | None = None
+    ) -> None:
         """Changes the password and ends every *other* session."""
         check_policy(new)
-        await self._verify(client, old)
+        await self.verify(client, old, device)
         await self._store(new)
         keep = _digest(token)
         self._sessions = {k: v for k, v in self._sessions.items() if k == keep}

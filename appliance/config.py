@@ -53,6 +53,11 @@ class DaemonConfig:
     post: PostSettings = field(default_factory=PostSettings)
     #: folders whose files may back loop-device drives (--dev); other loop devices are ignored
     loop_backing_dirs: list[str] = field(default_factory=list)
+    #: the web server's share of the daemon's file descriptors (appliance.web.connections): at most
+    #: this many connections in all, and per client; the rest of the unit's LimitNOFILE is the PoST
+    #: work's and the node's, which a flood of web clients must never starve
+    web_max_connections: int = 256
+    web_max_per_client: int = 32
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,8 @@ class NoUpdates:
         return ws.UpdateView(current_version=__version__, error=self.why)
 
     async def start(self, version: str) -> None:
-        raise ws.ServiceError(self.why, "unavailable")
+        # 409, not 503: nothing is down and retrying will not help; this machine has no OS slots
+        raise ws.ServiceError(self.why, "conflict")
 
 
 class _Snapshot:
@@ -339,6 +340,7 @@ class Extras:
         from appliance.system.logservice import ApplianceLogs
         from appliance.system.reset import ResetService
         from appliance.web.app import create_app, serve
+        from appliance.web.connections import ConnectionLimits
 
         supervisor = self.supervisor
         assert supervisor is not None
@@ -355,7 +357,8 @@ class Extras:
             address_hrp=self.network.hrp,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
-        return await serve(app, self.config.listen_host, self.config.listen_port)
+        limits = ConnectionLimits(self.config.web_max_connections, self.config.web_max_per_client)
+        return await serve(app, self.config.listen_host, self.config.listen_port, limits)
 
     async def _screen(self, jobs: object) -> None:
         """Keeps the OLED's status screen (name, IP, URL as QR, state) in step with the box."""

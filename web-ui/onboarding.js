@@ -81,10 +81,14 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
     const err = errorBox();
     const note = h("p", { class: "note", role: "status" });
     const [w1, pass] = field("Backup password", { type: "password", autocomplete: "new-password" },
-      "Protects the backup file. Keep it with the file; without it the backup cannot be opened.");
+      "Protects the backup file: at least 12 characters. Keep it apart from the file; without it the backup cannot be opened.");
+    const [w0, admin] = field("Admin password", { type: "password", autocomplete: "current-password" },
+      "The box asks for it again before any key leaves it.");
     const download = h("button", { type: "button" }, "Download backup");
     download.addEventListener("click", () => attempt(err, download, async () => {
-      const blob = await request("POST", "/identity/backup", { password: pass.value }, { raw: true });
+      const body = { password: pass.value, admin_password: admin.value };
+      const blob = await request("POST", "/identity/backup", body, { raw: true });
+      admin.value = "";
       const a = h("a", { href: URL.createObjectURL(blob), download: "smeshbox-identity.backup" });
       document.body.append(a); a.click(); a.remove();
       note.textContent = "Backup downloaded. Keep it somewhere safe.";
@@ -104,7 +108,7 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
       finished();
     });
     frame("Back up the identity", "Each drive's PoST data has its own identity key. Download an encrypted backup — or restore one from another box.",
-      h("section", { class: "card" }, h("h3", {}, "Back up"), w1, download),
+      h("section", { class: "card" }, h("h3", {}, "Back up"), w1, w0, download),
       h("section", { class: "card" }, h("h3", {}, "Restore"), w2, w3, restore),
       note, err, nav(finish, "Finish set-up"));
   }

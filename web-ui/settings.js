@@ -53,15 +53,23 @@ export async function showSettings(root) {
   const logs = h("ul", { class: "plain" });
   const update = h("section", { class: "card", id: "update" });
   const [wr, confirmText] = field('Type "factory reset" to confirm', { autocomplete: "off" },
-    "Erases the settings and the password; the box starts set-up again. PoST data on the drives stays.");
+    "Erases the settings and the password; the box starts set-up again. PoST data on the drives is not touched.");
+  const [wk, keys] = field("The identity keys", { tag: "select" },
+    "Kept: the PoST data on the drives stays usable. Wiped: nobody can use (or back up) the old keys, and that PoST data is lost.");
+  keys.append(h("option", { value: "" }, "Choose…"), h("option", { value: "keep" }, "Keep them"),
+    h("option", { value: "wipe" }, "Wipe them too"));
   const resetBtn = h("button", { type: "submit", class: "danger" }, "Factory reset");
 
-  const resetForm = h("form", { class: "card" }, h("h3", {}, "Factory reset"), wr);
+  const resetForm = h("form", { class: "card" }, h("h3", {}, "Factory reset"), wr, wk);
   const resetErr = errorBox();
   resetForm.append(resetErr, resetBtn);
   resetForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    attempt(resetErr, resetBtn, async () => { await post("/factory-reset", { confirm: confirmText.value.trim() }); location.reload(); });
+    attempt(resetErr, resetBtn, async () => {
+      if (!keys.value) throw new Error("Choose whether to keep or wipe the identity keys.");
+      await post("/factory-reset", { confirm: confirmText.value.trim(), identities: keys.value });
+      location.reload();
+    });
   });
 
   replace(root, h("h2", { tabindex: "-1" }, "Settings"),

@@ -92,6 +92,9 @@ class DrivesView:
             raise ws.ServiceError(str(exc), "conflict") from exc
         except NoSpaceError as exc:
             raise ws.ServiceError(str(exc), "invalid") from exc
+        except OSError as exc:  # the drive went away (unplugged, unmounted) between the list and now
+            raise ws.ServiceError(f"drive {drive_id} cannot be read ({exc.strerror or exc}); "
+                                  "plug it back in and try again", "conflict") from exc
         return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
                            labels_per_second=plan.labels_per_second or 0.0,
                            eta_seconds=plan.eta_seconds or 0.0)

@@ -6,12 +6,18 @@ sessions), the node's state (``node``, ``node-devnet``, ``devnet.json``), the dr
 link drives to identities (``drives.json``; the drives are re-adopted from the metadata on them),
 the logs and the display snapshot.
 
+The person chooses what happens to ``identities/`` — the identity keys:
+
+* **keep** — PoST data is bound to the node id it was initialized for (the labels are derived from
+  the commitment to that id), so without its key a drive's data — days or weeks of computation —
+  can never produce a proof again. Keeping the keys keeps every drive's data usable (and whoever
+  sets the box up next can use — and back up — those keys).
+* **wipe** — the keys are erased with everything else (:data:`IDENTITIES`): handing the box on
+  must not hand on the keys. The drives' PoST data made for them is then useless; a key that came
+  *on* a drive, beside its data, is that drive's and stays there.
+
 Kept, on purpose:
 
-* ``identities/`` — the identity keys. PoST data is bound to the node id it was initialized for
-  (the labels are derived from the commitment to that id), so without its key a drive's data —
-  days or weeks of computation — can never produce a proof again. A reset must not turn every drive
-  into scrap; the person can still wipe a drive deliberately from the drives page.
 * ``drives/`` (the mount points of the data drives) and ``dev-drives/`` (the ``--dev`` drives'
   backing files): PoST data is never touched, and nothing is deleted across a mount point.
 * ``network.json`` (which network this box was built for), ``ota/`` (the update system's record of
@@ -55,7 +61,8 @@ ERASED: tuple[str, ...] = (
     "config.json", "web", "node", "node-devnet", "devnet.json", "drives.json", "drives.corrupt",
     "logs", "oled.png",
 )
-KEPT: tuple[str, ...] = ("identities", "drives", "dev-drives", "network.json", "ota", "box-id", "lock")
+IDENTITIES = "identities"  # erased too when the person asks for the keys to be wiped
+KEPT: tuple[str, ...] = ("drives", "dev-drives", "network.json", "ota", "box-id", "lock")
 
 
 class ResetError(Exception):
@@ -118,7 +125,8 @@ def finish_interrupted_reset(root: str | os.PathLike[str]) -> bool:
     marker = root / MARKER
     try:
         data = json.loads(marker.read_text())
-        names = [n for n in data["erase"] if n in ERASED]  # never anything else, whatever the file says
+        # never anything else, whatever the file says
+        names = [n for n in data["erase"] if n in (*ERASED, IDENTITIES)]
     except FileNotFoundError:
         trash = root / TRASH
         if trash.exists():
@@ -127,7 +135,8 @@ def finish_interrupted_reset(root: str | os.PathLike[str]) -> bool:
         return False
     except (ValueError, KeyError, TypeError):
         # The marker is written atomically, so a torn one means tampering or a broken card: doing
-        # the documented reset is the safe reading of "a reset was asked for".
+        # the documented reset is the safe reading of "a reset was asked for" — keeping the keys,
+        # the one thing that cannot be made again.
         names = [n for n in ERASED if os.path.lexists(root / n) or os.path.lexists(root / TRASH / n)]
     log.warning("finishing a factory reset that was interrupted: %s", ", ".join(names) or "nothing left")
     (root / TRASH).mkdir(mode=0o700, exist_ok=True)
@@ -150,9 +159,9 @@ def _complete(root: Path, names: list[str]) -> None:
 
 class ResetService:
     """``appliance.web.services.ResetService`` over the daemon's state folder. The web layer has
-    already had the person confirm; ``factory_reset()`` erases (in a worker thread), then sets
-    ``restart_requested`` and calls ``on_restart`` so the daemon stops and exits with
-    :data:`RESTART_EXIT_CODE`."""
+    already had the person confirm and choose about the keys; ``factory_reset()`` erases (in a
+    worker thread), then sets ``restart_requested`` and calls ``on_restart`` so the daemon stops and
+    exits with :data:`RESTART_EXIT_CODE`."""
 
     def __init__(self, state_root: str | os.PathLike[str],
                  on_restart: Callable[[], None] | None = None) -> None:
@@ -161,10 +170,11 @@ class ResetService:
         self.restart_requested = asyncio.Event()
         self._lock = asyncio.Lock()
 
-    async def factory_reset(self) -> None:
+    async def factory_reset(self, keep_identities: bool) -> None:
+        names = ERASED if keep_identities else (*ERASED, IDENTITIES)
         async with self._lock:
             try:
-                erased = await asyncio.to_thread(erase, self.root)
+                erased = await asyncio.to_thread(erase, self.root, names)
             except ResetError as exc:
                 raise ServiceError(str(exc), "conflict") from exc
             except OSError as exc:

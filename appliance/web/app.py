@@ -18,6 +18,7 @@ from appliance.auth import Auth
 from appliance.settings import SettingsStore
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
+from appliance.web.connections import GUARD, ConnectionGuard, ConnectionLimits, GuardedSite
 from appliance.web.services import SERVICES, AppServices, ServiceError
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,10 @@ def _check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         return  # not a browser (curl, tests); SameSite=Strict + CSRF token still apply
-    if origin == "null" or urlsplit(origin).netloc != request.host:
+    # The scheme counts too: a page served over plain http must not drive the https box (or the
+    # reverse) — to the browser those are different origins, so the server must treat them so.
+    parts = urlsplit(origin)
+    if origin == "null" or parts.netloc != request.host or parts.scheme != request.scheme:
         raise ApiError(403, "cross_origin", "requests must come from this box's own page")
 
 
@@ -179,7 +183,11 @@ def create_app(
     """The web app. ``auth``/``settings`` default to stores in ``services.state_dir``; pass the
     daemon's own ``SettingsStore`` if other managers read it too."""
     services.state_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY)
+    guard = ConnectionGuard()
+    app = web.Application(
+        middlewares=[guard.middleware, errors_middleware, auth_middleware], client_max_size=MAX_BODY
+    )
+    app[GUARD] = guard
     app[SERVICES] = services
     app[api.AUTH] = auth or Auth(services.state_dir)
     app[api.SETTINGS] = settings or SettingsStore(services.state_dir, services.parse_address, services.bus)
@@ -197,11 +205,21 @@ def create_app(
     return app
 
 
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Starts ``app`` on host:port; returns the runner (``await runner.cleanup()`` to stop)."""
+async def serve(
+    app: web.Application, host: str, port: int, limits: ConnectionLimits | None = None
+) -> web.AppRunner:
+    """Starts ``app`` on host:port behind its connection guard (``limits``: the web server's share
+    of the daemon's descriptors, see ``appliance.web.connections``); returns the runner
+    (``await runner.cleanup()`` to stop)."""
     services: AppServices = app[SERVICES]
     services.bus.bind(asyncio.get_running_loop())
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    guard = app[GUARD]
+    if limits is not None:
+        guard.limits = limits
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=5.0, keepalive_timeout=guard.limits.idle_seconds,
+        lingering_time=guard.limits.linger_seconds,
+    )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await GuardedSite(runner, host, port, guard).start()
     return runner

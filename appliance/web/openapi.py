@@ -166,13 +166,26 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "UpdateStart": _obj({"version": {"type": "string", "minLength": 1, "maxLength": 64}}),
-    "BackupBody": _obj({"password": _PASSWORD}),
+    "BackupBody": _obj(
+        {
+            "password": {**_PASSWORD, "description": "protects the file: 12+ characters, 5+ different"},
+            "admin_password": {**_PASSWORD, "description": "the box's admin password, asked again"},
+        }
+    ),
     "RestoreBody": _obj(
         {"password": _PASSWORD, "backup": {"type": "string", "maxLength": 49152, "description": "base64"}}
     ),
     "Restored": _obj({"node_ids": _list(_STR)}),
     "Logs": _obj({"names": _list(_STR)}),
-    "ResetBody": _obj({"confirm": {"const": "factory reset"}}),
+    "ResetBody": _obj(
+        {
+            "confirm": {"const": "factory reset"},
+            "identities": {
+                "enum": ["keep", "wipe"],
+                "description": "keep: the drives' PoST data stays usable; wipe: the keys go too",
+            },
+        }
+    ),
     "Accepted": _obj({"status": {"const": "accepted"}}),
 }
 
@@ -195,7 +208,8 @@ def _op(
     else:
         responses["204"] = {"description": "done"}
     err = {"content": {"application/json": {"schema": _ref("Error")}}}
-    codes = {400, 403, 413, 415, 500, *errors} if body else {500, *errors}  # 403: foreign Origin
+    # 403: foreign Origin; 408: a body that trickles in slower than the box waits
+    codes = {400, 403, 408, 413, 415, 500, *errors} if body else {500, *errors}
     if not public:
         codes |= {401, 403}
     for code in sorted(codes):
@@ -264,7 +278,7 @@ PATHS: dict[str, Schema] = {
             None,
             "BackupBody",
             binary="application/octet-stream",
-            errors=(404, 504),
+            errors=(404, 409, 429, 504),
         )
     },
     "/identity/restore": {

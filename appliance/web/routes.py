@@ -25,6 +25,8 @@ AUTH = web.AppKey("auth", Auth)
 SETTINGS = web.AppKey("settings", SettingsStore)
 SESSION = web.RequestKey("session", authmod.Session)
 COOKIE = "smeshbox_session"
+DEVICE_COOKIE = "smeshbox_device"  # appliance.auth_device: a browser that has logged in before
+DEVICE_MAX_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
 MAX_RESTORE_BODY = 60 * 1024  # a backup of up to 64 identities, base64 in JSON
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -48,11 +50,19 @@ def snapshot(read: Callable[[], T]) -> T:
         raise service_error(exc) from exc
 
 
-def _session_response(request: web.Request, token: str, session: authmod.Session) -> web.Response:
+async def _session_response(request: web.Request, token: str, session: authmod.Session) -> web.Response:
     resp = web.json_response({"csrf": session.csrf})
     secure = request.app[SERVICES].secure_cookies or request.secure  # Secure whenever TLS is in use
     resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/", secure=secure)
+    devices = request.app[AUTH].devices
+    if devices.check(_device(request)) is None:  # the right password earns this browser a token
+        resp.set_cookie(DEVICE_COOKIE, await devices.issue(), httponly=True, samesite="Strict",
+                        path="/", secure=secure, max_age=DEVICE_MAX_AGE)
     return resp
+
+
+def _device(request: web.Request) -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
 
 
 def _auth_error(exc: authmod.AuthError) -> ApiError:
@@ -112,17 +122,19 @@ async def onboarding_password(request: web.Request) -> web.Response:
         token, session = await request.app[AUTH].set_initial_password(body["password"])
     except authmod.AuthError as exc:
         raise _auth_error(exc) from exc
-    return _session_response(request, token, session)
+    return await _session_response(request, token, session)
 
 
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await read_json(request, "PasswordBody")
     try:
-        token, session = await request.app[AUTH].login(request.remote or "?", body["password"])
+        token, session = await request.app[AUTH].login(
+            request.remote or "?", body["password"], _device(request)
+        )
     except authmod.AuthError as exc:
         raise _auth_error(exc) from exc
-    return _session_response(request, token, session)
+    return await _session_response(request, token, session)
 
 
 # ---- session ----------------------------------------------------------------------------------
@@ -151,7 +163,8 @@ async def change_password(request: web.Request) -> web.Response:
     body = await read_json(request, "ChangePasswordBody")
     try:
         await request.app[AUTH].change_password(
-            request.remote or "?", request.cookies[COOKIE], body["old_password"], body["new_password"]
+            request.remote or "?", request.cookies[COOKIE], body["old_password"], body["new_password"],
+            _device(request),
         )
     except authmod.AuthError as exc:
         raise _auth_error(exc) from exc
@@ -243,6 +256,12 @@ async def box(request: web.Request) -> web.Response:
 @routes.post("/api/v1/identity/backup")
 async def identity_backup(request: web.Request) -> web.Response:
     body = await read_json(request, "BackupBody")
+    # The keys are the one thing a stolen session must not be able to take away: ask for the admin
+    # password again (under the login limiter) before the backup is made.
+    try:
+        await request.app[AUTH].verify(request.remote or "?", body["admin_password"], _device(request))
+    except authmod.AuthError as exc:
+        raise _auth_error(exc) from exc
     blob = await _call(request, _svc(request).identity.export_backup(body["password"]))
     return web.Response(
         body=blob, headers=_attachment("smeshbox-identity.backup", "application/octet-stream")
@@ -289,7 +308,7 @@ async def update_start(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/factory-reset")
 async def factory_reset(request: web.Request) -> web.Response:
-    await read_json(request, "ResetBody")
-    await _call(request, _svc(request).reset.factory_reset())
+    body = await read_json(request, "ResetBody")
+    await _call(request, _svc(request).reset.factory_reset(keep_identities=body["identities"] == "keep"))
     request.app[AUTH].end_all_sessions()
     return web.json_response({"status": "accepted"})

@@ -16,12 +16,10 @@ describes, see ``openapi.py``). Rules every implementation must follow:
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -29,6 +27,8 @@ from aiohttp import web
 from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
+
+T = TypeVar("T")
 
 # ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
 
@@ -139,7 +139,8 @@ class NodeService(Protocol):
 
 class IdentityService(Protocol):
     async def export_backup(self, password: str) -> bytes:
-        """An encrypted backup (argon2id + secretbox) of the box's identities."""
+        """An encrypted backup (argon2id + secretbox) of the box's identities; a weak ``password``
+        → ``ServiceError('invalid')`` (the web layer has re-checked the admin password first)."""
 
     async def import_backup(self, blob: bytes, password: str) -> list[str]:
         """Restores a backup; returns the node ids (hex). Corrupt blob or wrong password →
@@ -218,8 +219,9 @@ class LogsService(Protocol):
 
 
 class ResetService(Protocol):
-    async def factory_reset(self) -> None:
-        """Wipes settings, sessions, identities' PoST links; the box reboots into onboarding."""
+    async def factory_reset(self, keep_identities: bool) -> None:
+        """Wipes settings, sessions, identities' PoST links; the box reboots into onboarding. The
+        identity keys are kept (the drives' PoST data stays usable) or wiped with the rest."""
 
 
 # ---- the bundle --------------------------------------------------------------------------------
@@ -249,64 +251,36 @@ class AppServices:
 SERVICES = web.AppKey("services", AppServices)
 
 
-BACKUP_FORMAT = "smeshbox-identities"
-MAX_BACKUP_IDENTITIES = 64
-
-
 class StoreIdentity:
-    """An :class:`IdentityService` over ``appliance.node.identity``: the backup holds *every*
-    identity of an ``IdentityStore`` (one per PoST dataset), each encrypted by
-    ``export_encrypted`` (argon2id → secretbox), in a small JSON envelope. A restore checks every
-    entry before it writes any, so a bad file or password changes nothing. Runs in a worker thread
-    (argon2id is slow)."""
+    """An :class:`IdentityService` over an ``appliance.node.identity.IdentityStore``: the backup
+    logic is ``appliance.node.backup``'s; this adapter runs it in a worker thread (argon2id is
+    slow) and turns its refusals into ``ServiceError``s."""
 
     def __init__(self, store: object) -> None:
         self.store = store  # appliance.node.identity.IdentityStore
 
     async def export_backup(self, password: str) -> bytes:
-        return await asyncio.to_thread(self._export, password)
+        from appliance.node import backup
+
+        return await asyncio.to_thread(_refusals, backup.export_backup, self.store, password)
 
     async def import_backup(self, blob: bytes, password: str) -> list[str]:
-        return await asyncio.to_thread(self._import, blob, password)
+        from appliance.node import backup
 
-    def _export(self, password: str) -> bytes:
-        from appliance.node import identity as ident
-
-        identities = self.store.load_all()  # type: ignore[attr-defined]
-        if not identities:
-            raise ServiceError("this box has no identity yet (it makes one per drive)", "not_found")
-        try:
-            blobs = [base64.b64encode(ident.export_encrypted(i, password)).decode() for i in identities]
-        except ident.BackupError as exc:
-            raise ServiceError(str(exc), "invalid") from exc
-        return json.dumps({"format": BACKUP_FORMAT, "version": 1, "identities": blobs}).encode()
-
-    def _import(self, blob: bytes, password: str) -> list[str]:
-        from appliance.node import identity as ident
-
-        try:
-            envelope = json.loads(blob)
-            entries = envelope["identities"]
-            if envelope.get("format") != BACKUP_FORMAT or envelope.get("version") != 1:
-                raise ValueError("unknown format")
-            if not isinstance(entries, list) or not 0 < len(entries) <= MAX_BACKUP_IDENTITIES:
-                raise ValueError("bad entry list")
-            raw = [base64.b64decode(e, validate=True) for e in entries]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ServiceError("not a Smeshbox identity backup (damaged or another file)", "invalid") from exc
-        try:
-            restored = [ident.import_encrypted(r, password) for r in raw]
-        except ident.BackupError as exc:
-            raise ServiceError(str(exc), "invalid") from exc
-        for identity in restored:  # all checked before anything is written
-            if self.store.exists(identity.name):  # type: ignore[attr-defined]
-                existing = self.store.load(identity.name)  # type: ignore[attr-defined]
-                if existing.seed != identity.seed:
-                    raise ServiceError(
-                        f"this box already has a different identity named {identity.name!r}; "
-                        "nothing was restored",
-                        "conflict",
-                    )
-        for identity in restored:
-            self.store.save(identity)  # type: ignore[attr-defined]
+        restored = await asyncio.to_thread(_refusals, backup.restore_backup, self.store, blob, password)
         return [i.node_id.hex() for i in restored]
+
+
+def _refusals(call: Callable[..., T], *args: object) -> T:
+    from appliance.node import backup, identity
+
+    try:
+        return call(*args)
+    except backup.NoIdentitiesError as exc:
+        raise ServiceError(str(exc), "not_found") from exc
+    except backup.BackupConflictError as exc:
+        raise ServiceError(str(exc), "conflict") from exc
+    except identity.BackupError as exc:
+        raise ServiceError(str(exc), "invalid") from exc
+    except identity.IdentityError as exc:  # a damaged key file on the box: say which
+        raise ServiceError(str(exc), "conflict") from exc

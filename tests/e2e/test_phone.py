@@ -111,6 +111,7 @@ async def onboard(page: Any, daemon: DevDaemon) -> None:
 
     await expect(page.get_by_role("heading", name="Back up the identity")).to_be_visible()
     await page.get_by_label("Backup password").fill("backup secret")
+    await page.get_by_label("Admin password").fill(PASSWORD)
     async with page.expect_download() as info:
         await page.get_by_role("button", name="Download backup").click()
     envelope = json.loads(Path(await (await info.value).path()).read_bytes())

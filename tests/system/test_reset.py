@@ -13,6 +13,7 @@ import pytest
 from appliance.system import reset
 from appliance.system.reset import (
     ERASED,
+    IDENTITIES,
     KEPT,
     MARKER,
     TRASH,
@@ -69,13 +70,15 @@ def state(tmp_path: Path) -> Path:
     return root
 
 
-def _kept(before: dict[str, str]) -> dict[str, str]:
-    return {rel: h for rel, h in before.items() if rel.split("/")[0] in KEPT}
+def _kept(before: dict[str, str], keys: bool) -> dict[str, str]:
+    kept = (*KEPT, IDENTITIES) if keys else KEPT
+    return {rel: h for rel, h in before.items() if rel.split("/")[0] in kept}
 
 
-def _assert_clean(root: Path, before: dict[str, str]) -> None:
-    assert _snapshot(root) == _kept(before)
-    assert sorted(p.name for p in root.iterdir()) == sorted(KEPT)
+def _assert_clean(root: Path, before: dict[str, str], keys: bool = True) -> None:
+    """Only what a reset keeps is left, byte for byte; ``keys``: the identity keys were kept."""
+    assert _snapshot(root) == _kept(before, keys)
+    assert sorted(p.name for p in root.iterdir()) == sorted((*KEPT, IDENTITIES) if keys else KEPT)
     assert not any(os.path.lexists(root / name) for name in (*ERASED, MARKER, TRASH))
 
 
@@ -83,17 +86,37 @@ async def test_reset_erases_settings_auth_node_logs_keeps_identities_and_post_da
     before = _snapshot(state)
     calls = []
     service = ResetService(state, on_restart=lambda: calls.append("restart"))
-    await service.factory_reset()
+    await service.factory_reset(keep_identities=True)
     _assert_clean(state, before)
     assert (state / "identities" / "a.key").read_text() == "secret key a"
     assert service.restart_requested.is_set() and calls == ["restart"]
 
 
+async def test_reset_can_wipe_the_identity_keys_too(state: Path) -> None:
+    before = _snapshot(state)
+    await ResetService(state).factory_reset(keep_identities=False)
+    _assert_clean(state, before, keys=False)
+    assert not (state / "identities").exists()
+    assert (state / "drives/uuid-1/smeshbox/postdata_0.bin").exists()  # PoST data is never touched
+
+
+def test_a_cut_during_a_wipe_of_the_keys_is_finished_with_the_keys(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _snapshot(state)
+    _cut_after_renames(monkeypatch, 3)
+    with pytest.raises(PowerCut):
+        erase(state, (*ERASED, IDENTITIES))
+    monkeypatch.undo()
+    assert finish_interrupted_reset(state) is True
+    _assert_clean(state, before, keys=False)
+
+
 async def test_reset_of_a_clean_box_is_harmless(state: Path) -> None:
     before = _snapshot(state)
     service = ResetService(state)
-    await service.factory_reset()
-    await service.factory_reset()
+    await service.factory_reset(keep_identities=True)
+    await service.factory_reset(keep_identities=True)
     _assert_clean(state, before)
 
 
@@ -171,10 +194,11 @@ def test_a_torn_marker_still_means_the_documented_reset(state: Path) -> None:
 def test_a_marker_cannot_name_anything_outside_the_state_folder(state: Path) -> None:
     outside = state.parent / "precious"
     outside.write_text("keep me")
-    (state / MARKER).write_text('{"erase": ["../precious", "/etc", "..", "identities", "logs"]}')
+    (state / MARKER).write_text('{"erase": ["../precious", "/etc", "..", "drives", "ota", "logs"]}')
     assert finish_interrupted_reset(state) is True
     assert outside.read_text() == "keep me"
     assert not (state / "logs").exists() and (state / "web").exists()
+    assert (state / "drives/uuid-1/smeshbox/postdata_0.bin").exists() and (state / "ota").exists()
     assert (state / "identities" / "a.key").read_text() == "secret key a"
 
 
@@ -192,7 +216,7 @@ async def test_a_mount_inside_a_doomed_folder_is_refused_and_nothing_changes(sta
         before = _snapshot(state)
         service = ResetService(state)
         with pytest.raises(ServiceError, match="mnt is a mount point; unmount it") as err:
-            await service.factory_reset()
+            await service.factory_reset(keep_identities=True)
         assert err.value.kind == "conflict" and not service.restart_requested.is_set()
         assert _snapshot(state) == before and not (state / MARKER).exists()
     finally:

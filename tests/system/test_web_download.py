@@ -39,7 +39,8 @@ async def test_journal_download_traversal_and_reset_over_http(tmp_path: Path, ai
 
     assert (await api.call("POST", "/api/v1/factory-reset", {"confirm": "yes"}))[0] == 400
     assert restarts == [] and (root / "web" / "settings.json").exists()
-    assert await api.call("POST", "/api/v1/factory-reset", {"confirm": "factory reset"}) == (
+    reset = {"confirm": "factory reset", "identities": "keep"}
+    assert await api.call("POST", "/api/v1/factory-reset", reset) == (
         200, {"status": "accepted"})
     assert restarts == ["now"] and sorted(p.name for p in root.iterdir()) == ["identities"]
     assert (root / "identities" / "a.key").read_text() == "identities/a.key"

@@ -196,6 +196,8 @@ class FakeUpdate:
 class FakeReset:
     def __init__(self) -> None:
         self.calls = 0
+        self.kept_identities: list[bool] = []
 
-    async def factory_reset(self) -> None:
+    async def factory_reset(self, keep_identities: bool) -> None:
         self.calls += 1
+        self.kept_identities.append(keep_identities)

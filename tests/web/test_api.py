@@ -14,6 +14,8 @@ from appliance.web.openapi import PATHS
 from tests.web.conftest import PASSWORD, Api, World
 from tests.web.fakes import GIB, UNIT_BYTES, VALID_ADDRESS
 
+BACKUP = {"password": "backup passphrase", "admin_password": PASSWORD}
+
 
 async def test_health_is_public(api: Api) -> None:
     assert await api.call("GET", "/api/v1/health") == (200, {"status": "ok", "version": __version__})
@@ -211,7 +213,7 @@ async def test_estimate_then_allocate(admin: Api, world: World) -> None:
 
 async def test_identity_backup_and_restore(admin: Api, world: World) -> None:
     node_ids = sorted(i.node_id.hex() for i in world.identities.load_all())
-    status, blob = await admin.call("POST", "/api/v1/identity/backup", {"password": "backup pass"})
+    status, blob = await admin.call("POST", "/api/v1/identity/backup", BACKUP)
     assert status == 200 and admin.last.headers["Content-Disposition"].startswith("attachment")
     assert (
         b"private_key" not in blob and world.identities.load("drive-a").key_file_text().encode() not in blob
@@ -227,7 +229,7 @@ async def test_identity_backup_and_restore(admin: Api, world: World) -> None:
     inner = bytearray(base64.b64decode(envelope["identities"][1]))
     inner[-5] ^= 1  # one flipped bit in the second identity's ciphertext
     envelope["identities"][1] = base64.b64encode(bytes(inner)).decode()
-    status, body = await restore("backup pass", json.dumps(envelope).encode())
+    status, body = await restore(BACKUP["password"], json.dumps(envelope).encode())
     assert status == 400 and "damaged" in body["reason"]
     assert (await restore("x", "%%%"))[0] == 400
     status, body = await restore("x", b"garbage")
@@ -237,11 +239,11 @@ async def test_identity_backup_and_restore(admin: Api, world: World) -> None:
         path.unlink()
     world.identities.generate("drive-b")
     other = world.identities.load("drive-b").node_id.hex()
-    status, body = await restore("backup pass", blob)
+    status, body = await restore(BACKUP["password"], blob)
     assert status == 409 and "nothing was restored" in body["reason"]
     assert world.identities.list() == ["drive-b"]
     world.identities.directory.joinpath("drive-b.key").unlink()
-    status, body = await restore("backup pass", blob)
+    status, body = await restore(BACKUP["password"], blob)
     assert status == 200 and sorted(body["node_ids"]) == node_ids and other not in node_ids
     assert sorted(i.node_id.hex() for i in world.identities.load_all()) == node_ids
 
@@ -249,7 +251,7 @@ async def test_identity_backup_and_restore(admin: Api, world: World) -> None:
 async def test_backup_without_identities(admin: Api, world: World) -> None:
     for path in world.identities.directory.iterdir():
         path.unlink()
-    status, body = await admin.call("POST", "/api/v1/identity/backup", {"password": "backup pass"})
+    status, body = await admin.call("POST", "/api/v1/identity/backup", BACKUP)
     assert status == 404 and "no identity" in body["reason"]
 
 
@@ -275,10 +277,13 @@ async def test_update_page(admin: Api, world: World) -> None:
 
 
 async def test_factory_reset_needs_confirmation(admin: Api, world: World) -> None:
-    status, _ = await admin.call("POST", "/api/v1/factory-reset", {"confirm": "yes"})
+    status, _ = await admin.call("POST", "/api/v1/factory-reset", {"confirm": "yes", "identities": "keep"})
     assert status == 400 and world.reset.calls == 0
     status, _ = await admin.call("POST", "/api/v1/factory-reset", {"confirm": "factory reset"})
-    assert status == 200 and world.reset.calls == 1
+    assert status == 400 and world.reset.calls == 0  # it must say what happens to the keys
+    body = {"confirm": "factory reset", "identities": "keep"}
+    status, _ = await admin.call("POST", "/api/v1/factory-reset", body)
+    assert status == 200 and world.reset.calls == 1 and world.reset.kept_identities == [True]
     assert (await admin.call("GET", "/api/v1/settings"))[0] == 401  # every session ended
 
 

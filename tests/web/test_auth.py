@@ -107,14 +107,15 @@ async def test_rate_limit_per_client_doubles_and_resets(tmp_path: Path) -> None:
         await auth.login("10.0.0.9", "guess")  # success cleared the count: no lock after one
 
 
-async def test_global_budget_stops_address_spraying(tmp_path: Path) -> None:
+async def test_global_budget_slows_address_spraying_down_without_locking_out(tmp_path: Path) -> None:
     auth = make(tmp_path)
+    auth.limiter.spacing = 0.01
     await auth.set_initial_password("first password")
     for i in range(30):
         with pytest.raises(WrongPasswordError):
             await auth.login(f"10.0.1.{i}", "guess")
-    with pytest.raises(RateLimitedError):
-        await auth.login("10.0.2.1", "first password")
+    assert auth.limiter.under_attack  # checks are paced now (test_limiter measures it)
+    await auth.login("10.0.2.1", "first password")
 
 
 async def test_change_password_ends_other_sessions(tmp_path: Path) -> None:

@@ -124,6 +124,7 @@ async def test_onboarding_end_to_end(page: Any, world: World) -> None:
 
     await expect(page.get_by_role("heading", name="Back up the identity")).to_be_visible()
     await page.get_by_label("Backup password").fill("backup secret")
+    await page.get_by_label("Admin password").fill(PASSWORD)
     async with page.expect_download() as info:
         await page.get_by_role("button", name="Download backup").click()
     download = await info.value
@@ -239,3 +240,12 @@ async def test_settings_page(page: Any, api: Api, world: World) -> None:
     await expect(page.get_by_role("button", name="Factory reset")).to_be_visible()
     await fits_the_phone(page)
     await shot(page, "settings")
+    # A reset must say what happens to the identity keys before it runs.
+    await page.get_by_label('Type "factory reset" to confirm').fill("factory reset")
+    await page.get_by_role("button", name="Factory reset").click()
+    await expect(page.get_by_role("alert").filter(has_text="keep or wipe")).to_be_visible()
+    assert world.reset.calls == 0
+    await page.get_by_label("The identity keys").select_option("wipe")
+    await page.get_by_role("button", name="Factory reset").click()
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert world.reset.kept_identities == [False]

@@ -14,57 +14,14 @@ import pytest
 import requests
 import schemathesis
 from aiohttp import web
-from hypothesis import HealthCheck, settings
-from hypothesis.configuration import set_hypothesis_home_dir
-from schemathesis.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from appliance.web import create_app
-from appliance.web.openapi import document
 from tests.web.conftest import PASSWORD, make_world
+from tests.web.fuzzing import api_schema, bounded, check, log_in
 
 pytestmark = pytest.mark.slow
-# Hypothesis caches into ./.hypothesis by default; keep it with the other (gitignored) test artifacts.
-set_hypothesis_home_dir(Path(__file__).resolve().parents[2] / "test-artifacts" / "hypothesis")
-
-# 413 (body over the route's limit) is a rejection too; schemathesis' default list lacks it.
-REJECTIONS = ["400", "401", "403", "404", "405", "409", "413", "415", "429"]
-CONFIG = schemathesis.Config.from_dict(
-    {"checks": {"negative_data_rejection": {"expected-statuses": REJECTIONS}}}
-)
-schema = schemathesis.openapi.from_dict(document(), config=CONFIG).exclude(
-    path_regex=r"^/(events|auth/logout|factory-reset)$"
-)
 CREDENTIALS: dict[str, str] = {}
-
-
-@schema.auth()
-class SessionAuth:
-    """The session cookie and CSRF header of the fixture's login, applied as the document's
-    security scheme (so schemathesis also tries requests without it and expects a 401)."""
-
-    def get(self, case: schemathesis.Case, ctx: object) -> dict[str, str]:
-        return CREDENTIALS
-
-    def set(self, case: schemathesis.Case, data: dict[str, str], ctx: object) -> None:
-        if not data:  # schemathesis also prepares cases while collecting, before the login
-            return
-        case.cookies = {**(case.cookies or {}), "smeshbox_session": data["cookie"]}
-        case.headers = {**(case.headers or {}), "X-CSRF-Token": data["csrf"]}
-
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-]
+schema = api_schema(r"^/(events|auth/logout|factory-reset)$", CREDENTIALS)
 
 
 @pytest.fixture(scope="module")
@@ -88,11 +45,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, reques
     thread.start()
     assert started.wait(30)
     base = f"http://127.0.0.1:{box['port']}/api/v1"
-    resp = requests.post(f"{base}/onboarding/password", json={"password": PASSWORD}, timeout=30)
-    assert resp.status_code == 200
-    CREDENTIALS.update(cookie=resp.cookies["smeshbox_session"], csrf=resp.json()["csrf"])
+    session = log_in(base, "/onboarding/password", PASSWORD, CREDENTIALS)
     try:
-        yield base, requests.Session()
+        yield base, session
     finally:
         asyncio.run_coroutine_threadsafe(box["runner"].cleanup(), loop).result(30)  # type: ignore[union-attr]
         loop.call_soon_threadsafe(loop.stop)
@@ -102,9 +57,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, reques
 
 @schema.parametrize()
 # derandomize: CI runs the same cases every time (a wider random run passed 120 examples/operation).
-@settings(
-    max_examples=15, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
-)
+@bounded(15)
 def test_api_conforms(case: schemathesis.Case, live: tuple[str, requests.Session]) -> None:
-    base, session = live
-    case.call_and_validate(base_url=base, session=session, checks=CHECKS, timeout=30)
+    check(case, live)
