@@ -129,6 +129,9 @@ class Daemon:
         jobs = JobManager(bus, self.config.post)
         drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
         jobs.on_io_error = drives.report_io_error
+        from appliance.health.box import daemon_health
+
+        self.health, self.tasks = daemon_health(drives, jobs)
         dev_drives = None
         extras = None
         started: list[object] = []
@@ -148,14 +151,16 @@ class Daemon:
                 from appliance.wiring import Extras
 
                 extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
-                                announce=self.announce, on_restart=self.request_restart)
+                                announce=self.announce, on_restart=self.request_restart,
+                                health=self.health, tasks=self.tasks)
                 try:
                     await extras.start(drives, jobs, self.web)
                 except OSError as exc:
                     log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
                               exc.strerror or exc)
                     return 1
-            notifier.start_watchdog()
+            self.health.mark_started()
+            notifier.start_watchdog(self.health.watchdog_ok)
             notifier.ready(self._status(drives, jobs))
             log.info("ready: %s", self._status(drives, jobs))
             while not self._stop.is_set():
@@ -175,6 +180,7 @@ class Daemon:
                 await dev_drives.stop()
             if jobs in started:
                 await jobs.stop()
+            await self.tasks.stop_all()
             await notifier.stop_watchdog()
         return self.exit_code
 

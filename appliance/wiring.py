@@ -27,11 +27,13 @@ from appliance import __version__
 from appliance.aio import cancel_and_wait
 from appliance.config import DaemonConfig, StateLayout
 from appliance.events import EventBus
+from appliance.health.monitor import HealthMonitor
 from appliance.node.address import parse_address
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.supervision import Supervisor
 from appliance.system.files import atomic_write_json, atomic_write_text
 from appliance.web import services as ws
 
@@ -265,6 +267,8 @@ class Extras:
     dev: bool
     announce: bool = False  # mDNS on every LAN interface (the box); otherwise on none
     on_restart: Callable[[], None] | None = None  # the daemon's restart, after a factory reset
+    health: HealthMonitor | None = None  # the box's health object; node and hw add their checks
+    tasks: Supervisor | None = None  # restarts long-running tasks (smeshers) after a crash
     started: list[object] = field(default_factory=list)
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None
@@ -301,11 +305,15 @@ class Extras:
         self.supervisor = NodeSupervisor(
             self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
             lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
-            default_coinbase=self.network.default_coinbase,
+            default_coinbase=self.network.default_coinbase, tasks=self.tasks,
         )
         await self.supervisor.start()
         self.started.append(self.supervisor)
         await self._start_senses()
+        if self.health is not None:
+            from appliance.health.box import add_extras_checks
+
+            add_extras_checks(self.health, self.supervisor, self.hw, jobs)  # type: ignore[arg-type]
         await self._start_ota()
         self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
         if web:
@@ -353,6 +361,7 @@ class Extras:
             reset=ResetService(self.layout.root, on_restart=self.on_restart),
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,
+            health=self.health,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
         return await serve(app, self.config.listen_host, self.config.listen_port)

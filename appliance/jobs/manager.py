@@ -99,6 +99,9 @@ class JobManager:
         self.measure_seconds = measure_seconds
         #: set by the daemon: called with (drive_id, error text) when a job hits an I/O error
         self.on_io_error: Callable[[str, str], Awaitable[None]] | None = None
+        #: set by the daemon to the health object's power reading, so undervoltage is read in one
+        #: place (the hw sensors); None: read the Pi firmware's alarm from sysfs here
+        self.undervoltage_source: Callable[[], str | None] | None = None
         self._jobs: dict[str, _Job] = {}
         self._global: dict[str, str] = {}
         self._provers = 0
@@ -275,6 +278,8 @@ class JobManager:
     async def _watch_health(self) -> None:
         while True:
             found = await asyncio.to_thread(health.problems, self.health_root)
+            if self.undervoltage_source is not None:
+                found["undervoltage"] = self.undervoltage_source()
             for key in ("undervoltage", "thermal"):
                 if found.get(key) != self._global.get(key):
                     if found.get(key):

@@ -75,7 +75,9 @@ def _settings_error(exc: SettingsError) -> ApiError:
 
 @routes.get("/api/v1/health")
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": _svc(request).version})
+    svc = _svc(request)
+    body = svc.health.report().to_json() if svc.health is not None else {"status": "ok", "problems": []}
+    return web.json_response({**body, "version": svc.version})
 
 
 @routes.get("/api/v1/onboarding")

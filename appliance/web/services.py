@@ -29,6 +29,7 @@ from aiohttp import web
 from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
+from appliance.health.model import HealthReport
 
 # ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
 
@@ -222,6 +223,11 @@ class ResetService(Protocol):
         """Wipes settings, sessions, identities' PoST links; the box reboots into onboarding."""
 
 
+class HealthService(Protocol):
+    def report(self) -> HealthReport:
+        """The box's health now (appliance.health.HealthMonitor)."""
+
+
 # ---- the bundle --------------------------------------------------------------------------------
 
 
@@ -244,6 +250,7 @@ class AppServices:
     address_hrp: str = "sm"
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
+    health: HealthService | None = None  # None: only "the API answers" is known
 
 
 SERVICES = web.AppKey("services", AppServices)

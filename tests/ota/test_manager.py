@@ -243,12 +243,12 @@ async def test_interrupted_install_is_reported_and_old_slot_kept(box: Box, serve
     assert result is not None and result.outcome == "failed" and "interrupted" in result.reason
 
 
-async def test_api_check_waits_for_ok_and_fails_on_degraded(box: Box, aiohttp_server) -> None:
+async def test_api_check_waits_for_ok_and_fails_on_an_unknown_status(box: Box, aiohttp_server) -> None:
     answers = ["starting", "ok"]
 
     async def health(request: web.Request) -> web.Response:
         status = answers.pop(0) if len(answers) > 1 else answers[0]
-        return web.json_response({"status": status, "version": "1.1.0", "node": {"state": "idle"}})
+        return web.json_response({"status": status, "version": "1.1.0", "problems": []})
 
     app = web.Application()
     app.router.add_get("/api/v1/health", health)
@@ -258,7 +258,7 @@ async def test_api_check_waits_for_ok_and_fails_on_degraded(box: Box, aiohttp_se
     result = await gatemod.run_gate(config)
     assert result.healthy, result.reason()
     assert {c.name: c.status for c in result.checks}["node"] == "pass"
-    answers[:] = ["degraded"]
+    answers[:] = ["broken"]
     result = await gatemod.run_gate(config)
     assert not result.healthy and "api:" in result.reason()
 
