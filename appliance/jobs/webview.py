@@ -67,8 +67,11 @@ class DrivesView:
         raise ws.ServiceError(f"no drive {drive_id!r}", "not_found")
 
     async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
+        # a confirmation already used names a drive that now has another id: the manager answers it
+        used = next((i for i in self.drives_manager.formatted_ids() if web_id(i) == drive_id), None)
         try:
-            await self.drives_manager.format(self._real_id(drive_id), Confirmation(model, serial, size_bytes))
+            await self.drives_manager.format(used or self._real_id(drive_id),
+                                             Confirmation(model, serial, size_bytes))
         except UnknownDriveError as exc:
             raise ws.ServiceError(str(exc), "not_found") from exc
         except (ConfirmationMismatchError, NotFormattableError) as exc:
