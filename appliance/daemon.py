@@ -118,8 +118,13 @@ class Daemon:
         from appliance.drives.manager import DriveManager
         from appliance.events import EventBus
         from appliance.jobs.manager import JobManager
+        from appliance.system.limits import reserve_descriptors
         from appliance.system.notify import Notifier
 
+        # descriptors for the PoST work first: the web server gets a connection cap below the rest
+        self.descriptors = reserve_descriptors()
+        log.info("descriptors: limit %d, %d reserved, at most %d web connections", self.descriptors.limit,
+                 self.descriptors.reserved, self.descriptors.web_connections)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -152,7 +157,8 @@ class Daemon:
 
                 extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
                                 announce=self.announce, on_restart=self.request_restart,
-                                health=self.health, tasks=self.tasks)
+                                health=self.health, tasks=self.tasks,
+                                web_connection_cap=self.descriptors.web_connections)
                 try:
                     await extras.start(drives, jobs, self.web)
                 except OSError as exc:

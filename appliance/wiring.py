@@ -269,6 +269,7 @@ class Extras:
     on_restart: Callable[[], None] | None = None  # the daemon's restart, after a factory reset
     health: HealthMonitor | None = None  # the box's health object; node and hw add their checks
     tasks: Supervisor | None = None  # restarts long-running tasks (smeshers) after a crash
+    web_connection_cap: int | None = None  # open web connections allowed (appliance.system.limits)
     started: list[object] = field(default_factory=list)
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None

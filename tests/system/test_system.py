@@ -99,3 +99,35 @@ def test_logging_goes_to_stderr_unless_journal_stream_matches(monkeypatch: pytes
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_descriptors_are_reserved_below_the_limit_for_the_post_work() -> None:
+    import resource
+
+    from appliance.system.limits import reserve_descriptors
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, before[1]))
+        budget = reserve_descriptors(reserved=1024, web_cap=100_000)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert soft == budget.limit and (soft == hard or hard == resource.RLIM_INFINITY)
+        assert budget.web_connections + budget.reserved <= budget.limit
+        assert budget.reserved == min(1024, budget.limit // 2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
+
+
+async def test_the_watchdog_is_fed_only_while_the_box_is_healthy(notify_socket, monkeypatch) -> None:
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # ping every 50 ms
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    healthy = [False]
+    notifier = Notifier()
+    notifier.start_watchdog(lambda: healthy[0])
+    notify_socket.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        await asyncio.to_thread(notify_socket.recv, 4096)  # starved while unhealthy
+    healthy[0] = True
+    notify_socket.settimeout(5)
+    assert await asyncio.to_thread(notify_socket.recv, 4096) == b"WATCHDOG=1"
+    await notifier.stop_watchdog()
