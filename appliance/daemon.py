@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         from appliance.system.reset import finish_interrupted_reset
 
         finish_interrupted_reset(layout.root)  # a reset cut by a power loss completes before any read
+        from appliance.system.files import remove_stale_temp_files
+
+        for stale in remove_stale_temp_files(layout.root, skip=(layout.drives,)):  # left by a kill -9
+            log.info("removed %s, a write cut short by a crash", stale)
         # The log file only while the lock is held, so two daemons never rotate the same files.
         target = setup_logging(getattr(logging, args.log_level), log_dir=layout.root / "logs")
         config = load_config(layout.config)

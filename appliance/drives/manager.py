@@ -142,6 +142,7 @@ class DriveManager:
         self._monitor.start(asyncio.get_running_loop())
         for name in await asyncio.to_thread(probe.list_disks):
             await self._examine(name)
+        self._remember_absent()
         self._poll_task = asyncio.get_running_loop().create_task(self._poll())
 
     async def stop(self) -> None:
@@ -161,6 +162,36 @@ class DriveManager:
         present = {s.id for s in shots}
         shots += [s for i, s in self._missing.items() if i not in present]
         return sorted(shots, key=lambda s: s.id)
+
+    def _remember_absent(self) -> None:
+        """Drives this box has a dataset record of but that are not plugged in at start: shown as
+        missing (their job, their identity's smeshing wait for them) until plugged in or forgotten."""
+        present = {d.id for d in self._drives.values()}
+        for fs_uuid, record in self._records.items():
+            if fs_uuid in present or fs_uuid in self._missing or not isinstance(record, dict):
+                continue
+            size = record.get("size")
+            self._missing[fs_uuid] = DriveSnapshot(
+                id=fs_uuid, state=DriveState.MISSING, reason="not plugged in since the box started",
+                model=str(record.get("model") or ""), serial=str(record.get("serial") or ""),
+                size=size if isinstance(size, int) else 0, fs_uuid=fs_uuid,
+                node_id=str(record.get("node_id") or "") or None,
+                identity=str(record.get("identity") or "") or None,
+            )
+        if self._missing:
+            self._publish()
+
+    async def forget(self, drive_id: str) -> None:
+        """Stops waiting for a missing drive. Its identity key stays on the box, so plugging the
+        drive in again adopts its data as before."""
+        if drive_id not in self._missing or any(d.id == drive_id for d in self._drives.values()):
+            raise NotFormattableError(f"drive {drive_id} is not missing; only a missing drive can be "
+                                      "forgotten")
+        del self._missing[drive_id]
+        if self._records.pop(drive_id, None) is not None:
+            await asyncio.to_thread(atomic_write_json, self.layout.drives_db, self._records)
+        log.info("forgot missing drive %s", drive_id)
+        self._publish()
 
     def get(self, drive_id: str) -> DriveSnapshot:
         for shot in self.snapshot():

@@ -45,6 +45,7 @@ from appliance.post.metadata import METADATA_FILE, MetadataError, PostMetadata, 
 from appliance.post.resize import ResizeError, apply_resize, plan_resize
 from appliance.post.writer import STATE_FILE, InitError, datadir_scrypt_n, read_init_state
 from appliance.supervision import Backoff
+from appliance.system.files import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -415,6 +416,8 @@ class JobManager:
     async def _prepare(self, job: _Job) -> PostMetadata | None:
         """Existing data: read + sampled check. New data: plan from free space, measured ETA."""
         volume, s = job.volume, self.settings
+        if not volume.read_only:  # a kill -9 mid-write leaves the writer's temp files behind
+            await asyncio.to_thread(remove_stale_temp_files, volume.datadir)
         if volume.has_data or (volume.datadir / METADATA_FILE).exists():
             meta = await asyncio.to_thread(read_metadata, volume.datadir)
             if meta.node_id != volume.node_id:

@@ -87,6 +87,12 @@ class DrivesView:
         except DriveError as exc:
             raise ws.ServiceError(str(exc), "unavailable") from exc
 
+    async def forget(self, drive_id: str) -> None:
+        try:
+            await self.drives_manager.forget(self._real_id(drive_id))
+        except NotFormattableError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
+
     async def estimate(self, drive_id: str, size_bytes: int) -> ws.PlanView:
         return await self._plan(drive_id, size_bytes, commit=False)
 

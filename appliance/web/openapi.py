@@ -99,6 +99,7 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
+    "Forgotten": _obj({"status": {"const": "forgotten"}}),
     "FormatBody": _obj(
         {
             "model": {"type": "string", "maxLength": 200},
@@ -242,6 +243,13 @@ PATHS: dict[str, Schema] = {
                 "FormatBody",
                 errors=(404, 409, 503, 504),
             ),
+            "parameters": _DRIVE_ID,
+        }
+    },
+    "/drives/{drive_id}/forget": {
+        "post": {
+            **_op("Stop waiting for a missing drive (its identity stays)", "Forgotten",
+                  errors=(404, 409, 503, 504)),
             "parameters": _DRIVE_ID,
         }
     },

@@ -215,6 +215,12 @@ async def format_drive(request: web.Request) -> web.Response:
     return web.json_response({"status": "accepted"})
 
 
+@routes.post("/api/v1/drives/{drive_id}/forget")
+async def forget_drive(request: web.Request) -> web.Response:
+    await _call(request, _svc(request).drives.forget(request.match_info["drive_id"]))
+    return web.json_response({"status": "forgotten"})
+
+
 async def _plan(request: web.Request, commit: bool) -> web.Response:
     body = await read_json(request, "SizeBody")
     drives = _svc(request).drives

@@ -86,6 +86,10 @@ class DrivesService(Protocol):
         caller echoes model/serial/size the person confirmed; the manager must refuse
         (``ServiceError('conflict')``) if they no longer match the drive."""
 
+    async def forget(self, drive_id: str) -> None:
+        """Stops waiting for a ``missing`` drive (its identity stays; replugging adopts it again);
+        a drive that is not missing → ``ServiceError('conflict')``."""
+
     async def estimate(self, drive_id: str, size_bytes: int) -> PlanView:
         """The plan for using ``size_bytes`` of the drive, with the measured ETA; changes nothing."""
 
