@@ -296,3 +296,26 @@ async def test_drives_must_be_mounted_again(box: Box, tmp_path: Path) -> None:
     assert result.healthy
     result = await gatemod.run_gate(config, ("/media/disk1", "/media/disk2"), mounts)
     assert not result.healthy and "/media/disk2" in result.reason()
+
+
+async def test_a_refusal_is_recorded_against_the_release_tried_not_an_earlier_one(box: Box, server) -> None:
+    state = box.rauc()
+    state["fail_install"] = True
+    box.rauc_state.write_text(json.dumps(state))
+    url = server.publish(release(), BUNDLE, box.keys[:1])
+    manager = await manager_for(box)
+    with pytest.raises(InstallError):
+        await manager.install(url)
+    assert manager.snapshot().last_result.to_version == "1.1.0"
+    # the bundle RAUC refused does not stay on the data partition
+    assert not any(box.config.download_dir.iterdir()), list(box.config.download_dir.iterdir())
+    stranger = [SigningKey.generate()]
+    server.publish(release(version="1.3.0", bundle_name="smeshbox-1.3.0.raucb"), BUNDLE, stranger)
+    with pytest.raises(SignatureError):
+        await manager.install(url)
+    history = OtaStore(box.config.state_dir).load().history
+    assert [r.to_version for r in history[-2:]] == ["1.1.0", "1.3.0 (unverified)"]
+    server.publish(release(version="1.0.0"), BUNDLE, box.keys[:1])
+    with pytest.raises(NotNewerError):
+        await manager.install(url)
+    assert OtaStore(box.config.state_dir).load().history[-1].to_version == "1.0.0"
