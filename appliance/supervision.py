@@ -49,6 +49,7 @@ class TaskDown:
     since: float  # unix seconds the task went down (its first failure in a row)
     failures: int  # failures in a row
     retry_at: float  # unix seconds of the next attempt
+    outside: bool = False  # the cause lies outside the daemon (a drive gone): restarting it cannot help
 
 
 class SupervisedTask:
@@ -56,8 +57,11 @@ class SupervisedTask:
 
     def __init__(self, name: str, component: str, factory: Callable[[], Awaitable[None]],
                  backoff: Backoff, healthy_after: float,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None,
+                 outside: Callable[[BaseException], bool] | None = None) -> None:
         self.name, self.component, self.factory = name, component, factory
+        self.outside = outside or (lambda exc: False)
+        self.cause_outside = False
         self.backoff, self.healthy_after = backoff, healthy_after
         self.on_change = on_change or (lambda: None)
         self.failures = 0
@@ -87,7 +91,8 @@ class SupervisedTask:
     def down(self) -> TaskDown | None:
         if self.down_since is None:
             return None
-        return TaskDown(self.name, self.component, self.reason, self.down_since, self.failures, self.retry_at)
+        return TaskDown(self.name, self.component, self.reason, self.down_since, self.failures, self.retry_at,
+                        self.cause_outside)
 
     async def _loop(self) -> None:
         while True:
@@ -103,6 +108,7 @@ class SupervisedTask:
                     self.failures = 0  # it ran well for a while: a fresh run of failures
                 self.failures += 1
                 self.reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                self.cause_outside = self.outside(exc)
                 if self.down_since is None:
                     self.down_since = time.time()
                 delay = self.backoff.delay(self.failures)
@@ -145,13 +151,16 @@ class Supervisor:
         self._listeners.append(listener)
 
     def start(self, name: str, component: str, factory: Callable[[], Awaitable[None]],
-              backoff: Backoff | None = None) -> SupervisedTask:
-        """Runs ``factory()`` under supervision; a task of the same name is replaced."""
+              backoff: Backoff | None = None,
+              outside: Callable[[BaseException], bool] | None = None) -> SupervisedTask:
+        """Runs ``factory()`` under supervision; a task of the same name is replaced. ``outside(exc)``
+        tells failures whose cause lies outside the daemon (a drive unplugged), which a restart of
+        the daemon cannot cure, so they never starve the systemd watchdog."""
         old = self._tasks.pop(name, None)
         if old is not None and old.running:
             raise RuntimeError(f"{name} is already supervised and running")
         task = SupervisedTask(name, component, factory, backoff or self.backoff, self.healthy_after,
-                              self._changed)
+                              self._changed, outside)
         self._tasks[name] = task
         task.start()
         return task

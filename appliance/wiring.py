@@ -358,7 +358,9 @@ class Extras:
             identity=ws.StoreIdentity(store),
             box=BoxStatus(self.hw, drives, self.discovery),
             update=self._updates(),
-            logs=ApplianceLogs(self.layout.root / "logs", JournalExport()),
+            # the journal export lives in the state folder: one per box, not one more /tmp folder per run
+            logs=ApplianceLogs(self.layout.root / "logs",
+                               JournalExport(export_dir=self.layout.root / "journal-export")),
             reset=ResetService(self.layout.root, on_restart=self.on_restart),
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,

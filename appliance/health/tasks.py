@@ -21,7 +21,7 @@ def task_check(supervisor: Supervisor, clock: Callable[[], float] = time.time) -
                 f"task-down:{down.name}", down.component, Severity.ERROR,
                 f"{down.name} stopped ({down.reason}); restart {down.failures} is in {wait:.0f} s",
                 "it restarts by itself when the cause clears (a drive back, space freed); "
-                "the logs say more", restart_helps=down.failures >= CRASH_LOOP_FAILURES))
+                "the logs say more", restart_helps=down.failures >= CRASH_LOOP_FAILURES and not down.outside))
         return found
 
     return check

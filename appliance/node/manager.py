@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from appliance.node.config import NodeConfig
 from appliance.node.gateway import GatewayClient
 from appliance.node.identity import Identity
 from appliance.node.poet import PoetClient
-from appliance.node.post_provider import PostProvider
+from appliance.node.post_provider import PostProvider, PostUnavailable
 from appliance.node.smesher import Smesher
 from appliance.node.state import StateStore
 from appliance.supervision import Supervisor, TaskDown
@@ -75,6 +76,13 @@ class NodeStatus:
     epoch: int
     layer: int
     identities: list[IdentityStatus] = field(default_factory=list)
+
+
+def _cause_outside(exc: BaseException) -> bool:
+    """A smesher that stopped because its PoST data is not there (drive unplugged or failing) waits
+    for the drive, not for a daemon restart."""
+    drive_gone = (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.ESHUTDOWN)
+    return isinstance(exc, PostUnavailable) or (isinstance(exc, OSError) and exc.errno in drive_gone)
 
 
 class NodeManager:
@@ -134,7 +142,7 @@ class NodeManager:
             return
         name = self._task_name(identity.node_id)
         self._supervised.add(name)
-        self.supervisor.start(name, "node", lambda: self._run_smesher(identity))
+        self.supervisor.start(name, "node", lambda: self._run_smesher(identity), outside=_cause_outside)
 
     @staticmethod
     def _task_name(node_id: bytes) -> str:

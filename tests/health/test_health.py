@@ -179,3 +179,29 @@ async def test_health_route_serves_the_object_in_its_documented_shape(tmp_path) 
             health.mark_started()
     finally:
         await client.close()
+
+
+async def test_a_task_waiting_for_something_outside_never_starves_the_watchdog() -> None:
+    from appliance.node.post_provider import PostUnavailable
+
+    async def no_data() -> None:
+        raise PostUnavailable("no drive with complete PoST data is plugged in")
+
+    async def emfile() -> None:
+        raise OSError(24, "Too many open files")
+
+    clock = Clock()
+    tasks = Supervisor(Backoff(initial=0.001, maximum=0.001))
+    health = HealthMonitor(clock, watchdog_grace=10)
+    health.mark_started()
+    health.add_check("tasks", task_check(tasks))
+    tasks.start("smesher-a", "node", no_data, outside=lambda exc: isinstance(exc, PostUnavailable))
+    await asyncio.sleep(0.2)  # many failures in a row
+    clock.now += 11
+    assert health.report().status is Status.FAILING and health.watchdog_ok()
+    tasks.start("emfile", "daemon", emfile)
+    await asyncio.sleep(0.2)
+    health.report()
+    clock.now += 11
+    assert not health.watchdog_ok()  # a crash loop a restart may cure
+    await tasks.stop_all()
