@@ -246,24 +246,29 @@ class JobManager:
             raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
                                   "fixed (format the drive to start over)")
         plan = await self.estimate(drive_id, max_bytes)
-        keeping = (datadir / STATE_FILE).exists() and (datadir / METADATA_FILE).exists()
-        if keeping:  # refused here, before the job is even paused, when the labels cannot be kept
+        def written() -> bool:
+            return (datadir / STATE_FILE).exists() and (datadir / METADATA_FILE).exists()
+
+        if written():  # refused here, before the job is even paused, when the labels cannot be kept
             await asyncio.to_thread(plan_resize, datadir, plan.num_units)
         job.paused_by["replan"] = "re-planning"
         self._update(job)
         kept = 0
+        keeping = False
         try:
             await self._wait_thread(job)
             await cancel_and_wait(job.task)
-            if keeping:  # init moved on while it was running: plan again from where it stopped
+            keeping = written()  # init may have made its first commit meanwhile
+            if keeping:  # and moved on while it ran: plan again from where it stopped
                 resize = await asyncio.to_thread(plan_resize, datadir, plan.num_units)
                 await asyncio.to_thread(apply_resize, datadir, resize)
                 kept = resize.kept
                 log.info("drive %s: resized to %d unit(s), %d labels kept, %d dropped%s", drive_id,
                          plan.num_units, resize.kept, resize.dropped,
                          " (VRF minimum searched again)" if resize.rescanned else "")
-            else:
-                for leftover in [datadir / METADATA_FILE, datadir / STATE_FILE]:
+            else:  # nothing committed yet: whatever lies there is an uncommitted tail
+                for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE,
+                                 datadir / STATE_FILE]:
                     leftover.unlink(missing_ok=True)
         except (OSError, InitError, DataFileError, MetadataError) as exc:
             raise ResizeError(f"resizing drive {drive_id} failed: {exc}. The labels on it are "
