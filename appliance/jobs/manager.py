@@ -327,9 +327,11 @@ class JobManager:
 
     async def _watch_health(self) -> None:
         while True:
-            found = await asyncio.to_thread(health.problems, self.health_root)
-            if self.undervoltage_source is not None:
-                found["undervoltage"] = self.undervoltage_source()
+            if self.undervoltage_source is None:
+                found = await asyncio.to_thread(health.problems, self.health_root)
+            else:  # the power reading is the health object's (hw sensors): not read a second time
+                thermal = await asyncio.to_thread(health.overheating, self.health_root)
+                found = {"undervoltage": self.undervoltage_source(), "thermal": thermal}
             for key in ("undervoltage", "thermal"):
                 if found.get(key) != self._global.get(key):
                     if found.get(key):

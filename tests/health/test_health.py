@@ -205,3 +205,51 @@ async def test_a_task_waiting_for_something_outside_never_starves_the_watchdog()
     clock.now += 11
     assert not health.watchdog_ok()  # a crash loop a restart may cure
     await tasks.stop_all()
+
+
+async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_path) -> None:
+    """The hw sensors read the Pi firmware's undervoltage alarm; the health object reports it and
+    the job manager pauses init on the very same reading (its own sysfs has no alarm here)."""
+    from appliance.config import PostSettings
+    from appliance.drives.volume import Volume
+    from appliance.events import EventBus
+    from appliance.hw import HwConfig, HwManager
+    from appliance.jobs.manager import JobManager
+    from appliance.node.identity import generate
+
+    sysfs = tmp_path / "sysfs"
+    hwmon = sysfs / "sys/class/hwmon/hwmon0"
+    hwmon.mkdir(parents=True)
+    (hwmon / "name").write_text("rpi_volt\n")
+    (hwmon / "in0_lcrit_alarm").write_text("1")
+    bus = EventBus()
+    hw = HwManager(bus, HwConfig(sysfs_root=sysfs, interval_s=0.05, i2c_bus=None))
+    jobs = JobManager(bus, PostSettings(commitment_atx_id="cd" * 32, labels_per_unit=1024, scrypt_n=16,
+                                        max_file_size=4096, free_margin=0, max_units=1, threads=1),
+                      health_root=tmp_path / "no-sysfs", health_interval=0.05, measure_seconds=0.05)
+    power = PowerCheck(hw.snapshot)
+    jobs.undervoltage_source = power.undervoltage
+    health = HealthMonitor(Clock())
+    health.mark_started()
+    health.add_check("power", power)
+    await hw.start()
+    await jobs.start()
+    try:
+        top = tmp_path / "drive"
+        (top / "data").mkdir(parents=True)
+        await jobs.volume_ready(Volume("d1", top, top / "data", "d1", generate("d1").node_id, False, False))
+        for _ in range(200):
+            if jobs.snapshot()[0].paused_by:
+                break
+            await asyncio.sleep(0.02)
+        assert any("undervoltage" in r for r in jobs.snapshot()[0].paused_by)
+        assert [p.id for p in health.report().problems] == ["undervoltage"]
+        (hwmon / "in0_lcrit_alarm").write_text("0")
+        for _ in range(500):
+            if jobs.snapshot()[0].state is JobState.READY:
+                break
+            await asyncio.sleep(0.02)
+        assert jobs.snapshot()[0].state is JobState.READY and health.report().status is Status.OK
+    finally:
+        await jobs.stop()
+        await hw.stop()
