@@ -76,6 +76,8 @@ class NodeStatus:
     epoch: int
     layer: int
     identities: list[IdentityStatus] = field(default_factory=list)
+    epoch_seconds: float = 0.0  # the network's epoch length (how late "stalled" is)
+    now: float = 0.0  # the node's clock when the snapshot was taken
 
 
 def _cause_outside(exc: BaseException) -> bool:
@@ -270,4 +272,5 @@ class NodeManager:
                         error=self._errors.get(identity.node_id, ""),
                     )
                 )
-        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses)
+        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses,
+                          self.config.clock.epoch_duration, now)

@@ -253,3 +253,17 @@ async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_
     finally:
         await jobs.stop()
         await hw.stop()
+
+
+def test_a_smesher_whose_next_step_never_came_is_stalled() -> None:
+    ident = IdentityStatus("id0", "ef" * 32, 5, 50, "publishing the ATX for epoch 3", next_deadline=1000.0,
+                           next_deadline_what="ATX must be published (epoch 3)")
+    node = NodeStatus(True, 5, 50, [ident], epoch_seconds=10.0, now=1015.0)
+    health = HealthMonitor(Clock())
+    health.add_check("node", node_check(lambda: SupervisorStatus(True, "smeshing", node)))
+    assert health.report().problems == ()  # a deadline just passed: the next step is on its way
+    node = dataclasses.replace(node, now=1021.0)  # two epochs later nothing moved
+    (problem,) = health.report().problems
+    assert problem.id == "smesher-stalled:" + "ef" * 32 and "ATX must be published" in problem.reason
+    node = dataclasses.replace(node, clock_synced=False)  # an unsynced clock is its own story
+    assert health.report().problems == ()

@@ -96,3 +96,14 @@ async def test_a_problem_that_clears_before_the_deadline_passes(served) -> None:
     asyncio.get_running_loop().call_later(0.3, lambda: drives.clear())
     result = await gatemod.run_gate(dataclasses.replace(config, gate_timeout=20))
     assert result.healthy, result.reason()
+
+
+async def test_a_stalled_smesher_fails_the_gate_on_the_node_check(served) -> None:
+    health, config = served
+    ident = IdentityStatus("id0", "ab" * 32, 9, 90, "proving PoST for publish epoch 6", next_deadline=100.0,
+                           next_deadline_what="ATX must be published (epoch 6)")
+    node = NodeStatus(True, 9, 90, [ident], epoch_seconds=10.0, now=200.0)
+    health.add_check("node", node_check(lambda: SupervisorStatus(True, "smeshing", node)))
+    result = await gatemod.run_gate(config)
+    checks = {c.name: c for c in result.checks}
+    assert not result.healthy and checks["node"].status == "fail" and "stalled" in checks["node"].detail
