@@ -156,9 +156,11 @@ class Supervisor:
         """Runs ``factory()`` under supervision; a task of the same name is replaced. ``outside(exc)``
         tells failures whose cause lies outside the daemon (a drive unplugged), which a restart of
         the daemon cannot cure, so they never starve the systemd watchdog."""
-        old = self._tasks.pop(name, None)
+        old = self._tasks.get(name)
         if old is not None and old.running:
             raise RuntimeError(f"{name} is already supervised and running")
+        if old is not None and old._task is not None:
+            old._task.cancel()  # down or finished: the new factory replaces it
         task = SupervisedTask(name, component, factory, backoff or self.backoff, self.healthy_after,
                               self._changed, outside)
         self._tasks[name] = task

@@ -2,9 +2,11 @@
 
 A label depends only on the commitment and its index, so changing ``NumUnits`` leaves every label
 below the new size valid: growing keeps them all, shrinking keeps the first ``new total``. What
-does change is the VRF nonce search, whose threshold is ``PowDifficulty(total labels)`` (post-rs
-``initialize.rs``, spec post.md §2): the running minimum kept in the init state must be the
-minimum below the *new* threshold over the labels kept. :func:`plan_resize` works it out first —
+does change is the VRF nonce search, whose threshold is ``PowDifficulty(total labels)`` (spec
+post.md §2): post-rs keeps the smallest full label below the running difficulty as the nonce
+(spacemeshos/post-rs ``src/initialize.rs``, ``CpuInitializer::initialize_to``, commit a2d155a2),
+so the minimum kept in the init state must be the minimum below the *new* threshold over the
+labels kept. :func:`plan_resize` works it out first —
 reusing the recorded minimum when it is provably still the answer, otherwise re-scanning the kept
 labels (their 16-byte prefixes on disk, with the few candidates recomputed in full) — and refuses,
 changing nothing, when the kept data cannot be read. :func:`apply_resize` then writes the init
