@@ -316,7 +316,10 @@ class Extras:
 
             add_extras_checks(self.health, self.supervisor, self.hw, jobs)  # type: ignore[arg-type]
         await self._start_ota()
-        self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
+        if self.tasks is not None:  # supervised: a drawing error must not leave the screen stale
+            self.tasks.start("oled-status", "hw", functools.partial(self._screen, jobs))
+        else:
+            self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
         if web:
             self.web_runner = await self._start_web(drives, jobs, store)
 
@@ -420,6 +423,8 @@ class Extras:
     async def stop(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks.clear()
+        if self.tasks is not None:
+            await self.tasks.stop("oled-status")
         if self.web_runner is not None:
             await self.web_runner.cleanup()  # type: ignore[attr-defined]
             self.web_runner = None

@@ -327,17 +327,24 @@ class JobManager:
 
     async def _watch_health(self) -> None:
         while True:
-            if self.undervoltage_source is None:
-                found = await asyncio.to_thread(health.problems, self.health_root)
-            else:  # the power reading is the health object's (hw sensors): not read a second time
-                thermal = await asyncio.to_thread(health.overheating, self.health_root)
-                found = {"undervoltage": self.undervoltage_source(), "thermal": thermal}
+            try:
+                found = await self._power_and_heat()
+            except Exception:  # one bad reading must not end the watch: the next poll tries again
+                log.exception("reading power and temperature")
+                found = dict(self._global)
             for key in ("undervoltage", "thermal"):
                 if found.get(key) != self._global.get(key):
                     if found.get(key):
                         log.warning("pausing init: %s", found[key])
                     self._set_global(key, found.get(key))
             await asyncio.sleep(self.health_interval)
+
+    async def _power_and_heat(self) -> dict[str, str | None]:
+        if self.undervoltage_source is None:
+            return dict(await asyncio.to_thread(health.problems, self.health_root))
+        # the power reading is the health object's (hw sensors): not read a second time here
+        thermal = await asyncio.to_thread(health.overheating, self.health_root)
+        return {"undervoltage": self.undervoltage_source(), "thermal": thermal}
 
     # ------------------------------------------------------------------ the job
 
