@@ -306,3 +306,30 @@ async def test_estimate_and_allocate_on_a_missing_drive_say_so(manager, tmp_path
     for call in (jobs.estimate, jobs.allocate):
         with pytest.raises(NotReadyError, match="not there"):
             await call("gone", 1 << 16)
+
+
+async def test_init_stopped_by_emfile_resumes_once_descriptors_are_free(tmp_path: Path) -> None:
+    """Real EMFILE: the process's descriptor limit is lowered under a running init (every new data
+    file needs one), then raised again — the job says why it stopped and finishes by itself."""
+    import resource
+
+    from appliance.supervision import Backoff
+
+    settings = _settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=64, max_file_size=1024)
+    jobs = JobManager(EventBus(), settings, health_root=tmp_path / "sysfs", measure_seconds=0.05,
+                      retry=Backoff(initial=0.05, maximum=0.2))
+    await jobs.start()
+    volume = _volume(tmp_path, "fds")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        await jobs.volume_ready(volume)
+        await _until(lambda: _snap(jobs, "fds").position > 0, "init to write")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")), hard))
+        await _until(lambda: _snap(jobs, "fds").state is JobState.ERROR, "init to stop on EMFILE")
+        assert "out of resources" in _snap(jobs, "fds").reason and "open files" in _snap(jobs, "fds").reason
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        await _until(lambda: _snap(jobs, "fds").state is JobState.READY, "init to resume and finish")
+    finally:
+        await jobs.stop()
