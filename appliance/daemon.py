@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         from appliance.system.reset import finish_interrupted_reset
 
         finish_interrupted_reset(layout.root)  # a reset cut by a power loss completes before any read
+        from appliance.system.files import remove_stale_temp_files
+
+        for stale in remove_stale_temp_files(layout.root, skip=(layout.drives,)):  # left by a kill -9
+            log.info("removed %s, a write cut short by a crash", stale)
         # The log file only while the lock is held, so two daemons never rotate the same files.
         target = setup_logging(getattr(logging, args.log_level), log_dir=layout.root / "logs")
         config = load_config(layout.config)
@@ -118,8 +122,13 @@ class Daemon:
         from appliance.drives.manager import DriveManager
         from appliance.events import EventBus
         from appliance.jobs.manager import JobManager
+        from appliance.system.limits import reserve_descriptors
         from appliance.system.notify import Notifier
 
+        # descriptors for the PoST work first: the web server gets a connection cap below the rest
+        self.descriptors = reserve_descriptors()
+        log.info("descriptors: limit %d, %d reserved, at most %d web connections", self.descriptors.limit,
+                 self.descriptors.reserved, self.descriptors.web_connections)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -129,6 +138,9 @@ class Daemon:
         jobs = JobManager(bus, self.config.post)
         drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
         jobs.on_io_error = drives.report_io_error
+        from appliance.health.box import daemon_health
+
+        self.health, self.tasks = daemon_health(drives, jobs)
         dev_drives = None
         extras = None
         started: list[object] = []
@@ -148,14 +160,17 @@ class Daemon:
                 from appliance.wiring import Extras
 
                 extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
-                                announce=self.announce, on_restart=self.request_restart)
+                                announce=self.announce, on_restart=self.request_restart,
+                                health=self.health, tasks=self.tasks,
+                                web_connection_cap=self.descriptors.web_connections)
                 try:
                     await extras.start(drives, jobs, self.web)
                 except OSError as exc:
                     log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
                               exc.strerror or exc)
                     return 1
-            notifier.start_watchdog()
+            self.health.mark_started()
+            notifier.start_watchdog(self.health.watchdog_ok)
             notifier.ready(self._status(drives, jobs))
             log.info("ready: %s", self._status(drives, jobs))
             while not self._stop.is_set():
@@ -175,6 +190,7 @@ class Daemon:
                 await dev_drives.stop()
             if jobs in started:
                 await jobs.stop()
+            await self.tasks.stop_all()
             await notifier.stop_watchdog()
         return self.exit_code
 

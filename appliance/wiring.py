@@ -27,11 +27,13 @@ from appliance import __version__
 from appliance.aio import cancel_and_wait
 from appliance.config import DaemonConfig, StateLayout
 from appliance.events import EventBus
+from appliance.health.monitor import HealthMonitor
 from appliance.node.address import parse_address
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.supervision import Supervisor
 from appliance.system.files import atomic_write_json, atomic_write_text
 from appliance.web import services as ws
 
@@ -266,6 +268,9 @@ class Extras:
     dev: bool
     announce: bool = False  # mDNS on every LAN interface (the box); otherwise on none
     on_restart: Callable[[], None] | None = None  # the daemon's restart, after a factory reset
+    health: HealthMonitor | None = None  # the box's health object; node and hw add their checks
+    tasks: Supervisor | None = None  # restarts long-running tasks (smeshers) after a crash
+    web_connection_cap: int | None = None  # open web connections allowed (appliance.system.limits)
     started: list[object] = field(default_factory=list)
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None
@@ -302,13 +307,20 @@ class Extras:
         self.supervisor = NodeSupervisor(
             self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
             lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
-            default_coinbase=self.network.default_coinbase,
+            default_coinbase=self.network.default_coinbase, tasks=self.tasks,
         )
         await self.supervisor.start()
         self.started.append(self.supervisor)
         await self._start_senses()
+        if self.health is not None:
+            from appliance.health.box import add_extras_checks
+
+            add_extras_checks(self.health, self.supervisor, self.hw, jobs)  # type: ignore[arg-type]
         await self._start_ota()
-        self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
+        if self.tasks is not None:  # supervised: a drawing error must not leave the screen stale
+            self.tasks.start("oled-status", "hw", functools.partial(self._screen, jobs))
+        else:
+            self._tasks.append(asyncio.create_task(self._screen(jobs), name="oled-status"))
         if web:
             self.web_runner = await self._start_web(drives, jobs, store)
 
@@ -351,13 +363,20 @@ class Extras:
             identity=ws.StoreIdentity(store),
             box=BoxStatus(self.hw, drives, self.discovery),
             update=self._updates(),
-            logs=ApplianceLogs(self.layout.root / "logs", JournalExport()),
+            # the journal export lives in the state folder: one per box, not one more /tmp folder per run
+            logs=ApplianceLogs(self.layout.root / "logs",
+                               JournalExport(export_dir=self.layout.root / "journal-export")),
             reset=ResetService(self.layout.root, on_restart=self.on_restart),
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,
+            health=self.health,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
-        limits = ConnectionLimits(self.config.web_max_connections, self.config.web_max_per_client)
+        # The configured cap, never above what the descriptor budget leaves outside the PoST work.
+        cap = self.config.web_max_connections
+        if self.web_connection_cap is not None:
+            cap = min(cap, self.web_connection_cap)
+        limits = ConnectionLimits(cap, min(self.config.web_max_per_client, cap))
         return await serve(app, self.config.listen_host, self.config.listen_port, limits)
 
     async def _screen(self, jobs: object) -> None:
@@ -411,6 +430,8 @@ class Extras:
     async def stop(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks.clear()
+        if self.tasks is not None:
+            await self.tasks.stop("oled-status")
         if self.web_runner is not None:
             await self.web_runner.cleanup()  # type: ignore[attr-defined]
             self.web_runner = None

@@ -1,8 +1,8 @@
 // The dashboard: drives, node and box. It renders once from /dashboard, then re-renders a section
 // whenever the server pushes it over Server-Sent Events (no polling).
-import { get } from "./api.js";
+import { attempt, get, post } from "./api.js";
 import { atxChart, progress, sparkline } from "./charts.js";
-import { h, kv, replace } from "./dom.js";
+import { errorBox, h, kv, replace } from "./dom.js";
 import { driveFacts, driveTitle, initView } from "./drives.js";
 import { duration, pct, until } from "./format.js";
 
@@ -20,9 +20,19 @@ function drivesView(drives) {
     const points = history.get(d.id) || [];
     return h("section", { class: "card drive", "data-drive": d.id, "aria-label": `Drive ${d.model} ${d.serial}` },
       driveTitle(d), driveFacts(d), d.reason ? h("p", { class: "muted small" }, d.reason) : null,
-      ...initView(d),
+      ...initView(d), d.state === "missing" ? forgetButton(d) : null,
       points.length > 1 ? sparkline(points, `Initialisation progress over time, now ${points[points.length - 1][1].toFixed(1)} %`) : null);
   });
+}
+
+// A drive the box waits for (missing since a restart, or pulled): "forget" stops waiting; its identity
+// stays, so plugging it in again picks up its data as before.
+function forgetButton(d) {
+  const err = errorBox();
+  const button = h("button", { type: "button", class: "secondary" }, "Forget this drive");
+  button.addEventListener("click", () => attempt(err, button, () =>
+    post(`/drives/${encodeURIComponent(d.id)}/forget`)));
+  return h("div", {}, button, err);
 }
 
 function nodeView(n) {

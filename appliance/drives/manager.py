@@ -24,6 +24,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -74,7 +75,14 @@ class _Drive:
 
     @property
     def id(self) -> str:
-        return self.fs_uuid or f"disk-{self.info.bus}-{self.info.serial or self.name}"
+        """The filesystem UUID once known (stable across replugs); before that the plugged-in
+        instance: two drives that report the same model, serial and size (cheap USB bridges do)
+        still differ in WWN or device number, so a confirmation can only ever name one of them."""
+        if self.fs_uuid:
+            return self.fs_uuid
+        instance = hashlib.blake2b(f"{self.info.wwn}|{self.info.devnode}|{self.info.devno}".encode(),
+                                   digest_size=4).hexdigest()
+        return f"disk-{self.info.bus}-{self.info.serial or self.name}-{instance}"
 
 
 def _metadata_node_id(datadir: Path) -> bytes:
@@ -122,6 +130,8 @@ class DriveManager:
         self._poll_task: asyncio.Task[None] | None = None
         self._system: set[str] = set()
         self._records = self._load_records()
+        #: confirmations already used: offered-drive id -> (kernel name, devno) it formatted
+        self._formatted: dict[str, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -132,6 +142,7 @@ class DriveManager:
         self._monitor.start(asyncio.get_running_loop())
         for name in await asyncio.to_thread(probe.list_disks):
             await self._examine(name)
+        self._remember_absent()
         self._poll_task = asyncio.get_running_loop().create_task(self._poll())
 
     async def stop(self) -> None:
@@ -152,6 +163,36 @@ class DriveManager:
         shots += [s for i, s in self._missing.items() if i not in present]
         return sorted(shots, key=lambda s: s.id)
 
+    def _remember_absent(self) -> None:
+        """Drives this box has a dataset record of but that are not plugged in at start: shown as
+        missing (their job, their identity's smeshing wait for them) until plugged in or forgotten."""
+        present = {d.id for d in self._drives.values()}
+        for fs_uuid, record in self._records.items():
+            if fs_uuid in present or fs_uuid in self._missing or not isinstance(record, dict):
+                continue
+            size = record.get("size")
+            self._missing[fs_uuid] = DriveSnapshot(
+                id=fs_uuid, state=DriveState.MISSING, reason="not plugged in since the box started",
+                model=str(record.get("model") or ""), serial=str(record.get("serial") or ""),
+                size=size if isinstance(size, int) else 0, fs_uuid=fs_uuid,
+                node_id=str(record.get("node_id") or "") or None,
+                identity=str(record.get("identity") or "") or None,
+            )
+        if self._missing:
+            self._publish()
+
+    async def forget(self, drive_id: str) -> None:
+        """Stops waiting for a missing drive. Its identity key stays on the box, so plugging the
+        drive in again adopts its data as before."""
+        if drive_id not in self._missing or any(d.id == drive_id for d in self._drives.values()):
+            raise NotFormattableError(f"drive {drive_id} is not missing; only a missing drive can be "
+                                      "forgotten")
+        del self._missing[drive_id]
+        if self._records.pop(drive_id, None) is not None:
+            await asyncio.to_thread(atomic_write_json, self.layout.drives_db, self._records)
+        log.info("forgot missing drive %s", drive_id)
+        self._publish()
+
     def get(self, drive_id: str) -> DriveSnapshot:
         for shot in self.snapshot():
             if shot.id == drive_id:
@@ -161,11 +202,24 @@ class DriveManager:
     # ------------------------------------------------------------------ format
 
     async def format(self, drive_id: str, confirmation: Confirmation) -> DriveSnapshot:
-        """Formats an offered drive after a confirmation naming its model, serial and size."""
+        """Formats an offered drive after a confirmation naming its model, serial and size.
+
+        ``drive_id`` names one plugged-in instance, and a confirmation is used once: the same
+        request sent again (a retry, a double tap) answers with what the first one did and formats
+        nothing more — never the twin that reports the same model, serial and size."""
+        done = self._formatted.get(drive_id)
+        if done is not None:
+            return await self._format_result(done)
         drive = next((d for d in self._drives.values() if d.id == drive_id), None)
         if drive is None:
             raise UnknownDriveError(f"no drive with id {drive_id!r} is plugged in")
         async with self._lock(drive.name):
+            done = self._formatted.get(drive_id)
+            if done is not None:  # the same request, queued behind the first on the lock
+                return await self._format_result(done)
+            if self._drives.get(drive.name) is not drive or drive.id != drive_id:
+                raise UnknownDriveError(f"drive {drive_id!r} changed while the request waited; "
+                                        "look at it again before formatting")
             info = drive.info
             if drive.state is not DriveState.OFFERED:
                 raise NotFormattableError(
@@ -187,16 +241,33 @@ class DriveManager:
                     f"drive {drive_id} is mounted at {', '.join(mounted)}; unmount it first"
                 )
             drive.state, drive.reason = DriveState.FORMATTING, "creating an ext4 filesystem"
+            self._formatted[drive_id] = (drive.name, info.devno)  # used: a repeat formats nothing
             self._publish()
             try:
                 await asyncio.to_thread(ops.format_whole_disk, info.devnode)
             except ToolError as exc:
                 drive.state, drive.reason = DriveState.ERROR, f"formatting failed: {exc}"
+                self._formatted.pop(drive_id, None)  # nothing was made: a retry may try again
                 self._publish()
                 raise
             log.info("formatted %s (%s %s)", info.devnode, info.model, info.serial)
-        await self._examine(drive.name)
-        return self._snap(self._drives[drive.name]) if drive.name in self._drives else self.get(drive_id)
+            # examined before the lock is let go: a repeat waiting on it sees the outcome, not
+            # the drive half-way
+            await self._examine_held(drive.name)
+        return await self._format_result((drive.name, info.devno))
+
+    def formatted_ids(self) -> list[str]:
+        """Ids of offered drives whose confirmation was used (a repeat answers, formats nothing)."""
+        return list(self._formatted)
+
+    async def _format_result(self, done: tuple[str, str]) -> DriveSnapshot:
+        """The drive a confirmation formatted, as it is now (waits while it is being formatted)."""
+        name, devno = done
+        async with self._lock(name):
+            drive = self._drives.get(name)
+            if drive is None or drive.info.devno != devno:
+                raise UnknownDriveError("the drive this confirmation formatted is no longer plugged in")
+            return self._snap(drive)
 
     # ------------------------------------------------------------------ events
 
@@ -226,14 +297,17 @@ class DriveManager:
 
     async def _examine(self, name: str, props: dict[str, str] | None = None) -> None:
         async with self._lock(name):
-            try:
-                await self._examine_locked(name, props)
-            except Exception as exc:  # one odd drive must never take the manager down
-                log.exception("examining %s failed", name)
-                drive = self._drives.get(name)
-                if drive is not None:
-                    drive.state, drive.reason = DriveState.ERROR, f"unexpected error: {exc}"
-            self._publish()
+            await self._examine_held(name, props)
+
+    async def _examine_held(self, name: str, props: dict[str, str] | None = None) -> None:
+        try:
+            await self._examine_locked(name, props)
+        except Exception as exc:  # one odd drive must never take the manager down
+            log.exception("examining %s failed", name)
+            drive = self._drives.get(name)
+            if drive is not None:
+                drive.state, drive.reason = DriveState.ERROR, f"unexpected error: {exc}"
+        self._publish()
 
     async def _examine_locked(self, name: str, props: dict[str, str] | None) -> None:
         known = self._drives.get(name)
@@ -434,6 +508,7 @@ class DriveManager:
             node_id=vol.node_id.hex() if vol else None, identity=vol.identity if vol else None,
             free_bytes=drive.free_bytes if vol else None,
             partitions=[dataclasses.asdict(p) for p in info.partitions],
+            wwn=info.wwn, devno=info.devno,
         )
 
     def _publish(self) -> None:

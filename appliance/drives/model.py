@@ -47,6 +47,7 @@ class BlockInfo:
     partitions: tuple[Partition, ...] = ()
     mountpoints: tuple[str, ...] = ()
     backing_file: str | None = None  # loop devices only
+    wwn: str = ""  # World Wide Name (SCSI/ATA/NVMe), when the device reports one
 
 
 @dataclass
@@ -70,11 +71,14 @@ class DriveSnapshot:
     identity: str | None = None
     free_bytes: int | None = None
     partitions: list[dict[str, object]] = field(default_factory=list)
+    wwn: str = ""
+    devno: str = ""  # "major:minor" while plugged in: tells apart two drives with the same serial
 
 
 @dataclass
 class Confirmation:
-    """What a person must name to format a drive: exactly what the box shows for it."""
+    """What a person must name to format a drive: exactly what the box shows for it. The drive id
+    it is sent for names one plugged-in instance (see ``DriveManager.format``)."""
 
     model: str
     serial: str

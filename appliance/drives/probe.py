@@ -100,6 +100,19 @@ def _model_serial(name: str, bus: str, backing: str | None, udev: Mapping[str, s
     return model or "Unknown disk", serial
 
 
+def wwn(name: str, udev: Mapping[str, str]) -> str:
+    """The World Wide Name the device reports (udev ``ID_WWN_WITH_EXTENSION``/``ID_WWN``, else sysfs
+    ``wwid``): unique per physical drive where the serial of a cheap USB bridge is not."""
+    found = udev.get("ID_WWN_WITH_EXTENSION") or udev.get("ID_WWN")
+    if found:
+        return found
+    for path in (SYS_BLOCK / name / "wwid", SYS_BLOCK / name / "device/wwid"):
+        text = _read(path)
+        if text:
+            return text
+    return ""
+
+
 def blkid(devnode: str) -> dict[str, str]:
     """``blkid -p`` low-level probe: TYPE/UUID/LABEL/PTTYPE; {} when nothing is recognised."""
     try:
@@ -172,7 +185,7 @@ def probe(name: str, udev: Mapping[str, str] | None = None,
         read_only=_read(base / "ro") == "1", fs_type=fs.get("TYPE") or None,
         fs_uuid=fs.get("UUID") or None, fs_label=fs.get("LABEL") or None,
         pt_type=fs.get("PTTYPE") or None, partitions=tuple(parts),
-        mountpoints=tuple(mounts.get(devno, ())), backing_file=backing,
+        mountpoints=tuple(mounts.get(devno, ())), backing_file=backing, wwn=wwn(name, udev),
     )
 
 

@@ -42,7 +42,10 @@ from appliance.post.check import check_data
 from appliance.post.initializer import Initializer, InitProgress, InitResult
 from appliance.post.layout import DataFileError, check_files
 from appliance.post.metadata import METADATA_FILE, MetadataError, PostMetadata, read_metadata
+from appliance.post.resize import ResizeError, apply_resize, plan_resize
 from appliance.post.writer import STATE_FILE, InitError, datadir_scrypt_n, read_init_state
+from appliance.supervision import Backoff
+from appliance.system.files import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ GLOBAL_PROVING = "proving"
 MISSING = "missing"
 IO_RETRIES = 3
 PROGRESS_EVERY = 0.5  # seconds between progress events of one job
+RETRY = Backoff(initial=5.0, maximum=120.0)  # a stopped job tries again after 5 s, 10 s, ... 2 min
 
 
 class NotReadyError(RuntimeError):
@@ -60,8 +64,17 @@ class PlanLockedError(RuntimeError):
     """The dataset's size can no longer change: labels were already written."""
 
 
+class _Stopped(Exception):
+    """The job stopped for a cause that can clear by itself (space freed, the drive reseated,
+    descriptors released): it is retried with backoff."""
+
+
 def _has_labels(datadir: Path) -> bool:
     return any(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
+
+
+def _label_bytes(datadir: Path) -> int:
+    return sum(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
 
 
 @dataclass
@@ -76,6 +89,8 @@ class _Job:
     meta: PostMetadata | None = None
     io_errors: int = 0
     published: float = 0.0  # monotonic time of the last progress event
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # cuts a retry's backoff short
+    failures: int = 0  # stops in a row (the backoff grows with them)
 
 
 class JobManager:
@@ -90,6 +105,7 @@ class JobManager:
         health_interval: float = 5.0,
         check_samples: int = 256,
         measure_seconds: float = 0.5,
+        retry: Backoff = RETRY,
     ) -> None:
         self.bus = bus
         self.settings = settings
@@ -97,8 +113,12 @@ class JobManager:
         self.health_interval = health_interval
         self.check_samples = check_samples
         self.measure_seconds = measure_seconds
+        self.retry = retry
         #: set by the daemon: called with (drive_id, error text) when a job hits an I/O error
         self.on_io_error: Callable[[str, str], Awaitable[None]] | None = None
+        #: set by the daemon to the health object's power reading, so undervoltage is read in one
+        #: place (the hw sensors); None: read the Pi firmware's alarm from sysfs here
+        self.undervoltage_source: Callable[[], str | None] | None = None
         self._jobs: dict[str, _Job] = {}
         self._global: dict[str, str] = {}
         self._provers = 0
@@ -150,7 +170,8 @@ class JobManager:
         job.paused_by.pop(MISSING, None)
         self._update(job)
         if job.task is None or job.task.done():
-            job.task = asyncio.get_running_loop().create_task(self._run(job))
+            job.task = asyncio.get_running_loop().create_task(self._supervised(job))
+        job.wake.set()  # a job waiting to retry after a failure tries again now
 
     async def volume_lost(self, drive_id: str, reason: str) -> None:
         job = self._jobs.get(drive_id)
@@ -198,43 +219,75 @@ class JobManager:
             if units < 1:
                 raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
             units = min(units, s.max_units) if s.max_units else units
+        if MISSING in job.paused_by:
+            raise NotReadyError(f"drive {drive_id} is not there ({job.paused_by[MISSING]}); plug it in first")
         rate = await self._rate(s.scrypt_n)
-        return await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
-                                       units, rate)
+        datadir = job.volume.datadir
+        own = (datadir / STATE_FILE).exists() and job.snap.state not in (JobState.READY, JobState.PROVING)
+        reclaim = await asyncio.to_thread(_label_bytes, datadir) if own else 0
+        return await asyncio.to_thread(make_plan, datadir, s.labels_per_unit, s.free_margin,
+                                       units, rate, reclaim)
 
     async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
         """Re-sizes a dataset this box is still initializing (0 = all free space).
 
-        The labels written so far are discarded — a person asked for it, and they are only this
-        box's own unfinished work. Complete data, and data made elsewhere, is never touched:
-        :class:`PlanLockedError`.
+        The labels already written are kept (``appliance.post.resize``): growing keeps them all,
+        shrinking keeps the first ones. Whatever can stop it — complete or imported data
+        (:class:`PlanLockedError`), a missing drive, labels that cannot be read — is found
+        before anything changes; a failure while writing the new size is a :class:`ResizeError`
+        with the reason, and the job carries on either way, never stuck in "re-planning".
         """
         job = self._jobs.get(drive_id)
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
         datadir = job.volume.datadir
-        own = (datadir / STATE_FILE).exists() or not _has_labels(datadir)
+        own = (datadir / STATE_FILE).exists() or not await asyncio.to_thread(_has_labels, datadir)
         if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
             raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
                                   "fixed (format the drive to start over)")
         plan = await self.estimate(drive_id, max_bytes)
+        def written() -> bool:
+            return (datadir / STATE_FILE).exists() and (datadir / METADATA_FILE).exists()
+
+        if written():  # refused here, before the job is even paused, when the labels cannot be kept
+            await asyncio.to_thread(plan_resize, datadir, plan.num_units)
         job.paused_by["replan"] = "re-planning"
         self._update(job)
-        await self._wait_thread(job)
-        await cancel_and_wait(job.task)
-        for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE, datadir / STATE_FILE]:
-            leftover.unlink(missing_ok=True)
-        job.snap.max_bytes, job.meta, job.snap.position = max_bytes, None, 0
+        kept = 0
+        keeping = False
+        try:
+            await self._wait_thread(job)
+            await cancel_and_wait(job.task)
+            keeping = written()  # init may have made its first commit meanwhile
+            if keeping:  # and moved on while it ran: plan again from where it stopped
+                resize = await asyncio.to_thread(plan_resize, datadir, plan.num_units)
+                await asyncio.to_thread(apply_resize, datadir, resize)
+                kept = resize.kept
+                log.info("drive %s: resized to %d unit(s), %d labels kept, %d dropped%s", drive_id,
+                         plan.num_units, resize.kept, resize.dropped,
+                         " (VRF minimum searched again)" if resize.rescanned else "")
+            else:  # nothing committed yet: whatever lies there is an uncommitted tail
+                for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE,
+                                 datadir / STATE_FILE]:
+                    leftover.unlink(missing_ok=True)
+        except (OSError, InitError, DataFileError, MetadataError) as exc:
+            raise ResizeError(f"resizing drive {drive_id} failed: {exc}. The labels on it are "
+                              "kept and its initialization goes on as before") from exc
+        finally:
+            job.paused_by.pop("replan", None)
+            job.meta = None  # whatever is on the drive now is read again before init goes on
+            self._update(job)
+            self._publish()
+            if job.task is None or job.task.done():
+                job.task = asyncio.get_running_loop().create_task(self._supervised(job))
+        job.snap.max_bytes, job.snap.position = max_bytes, kept
         job.snap.state, job.snap.reason = JobState.PLANNING, ""
         # Show the new size at once (the page redraws from this); _prepare re-plans and re-describes.
         job.snap.plan, job.snap.eta_seconds = plan, plan.eta_seconds
         job.snap.num_units, job.snap.labels_per_unit = plan.num_units, plan.labels_per_unit
         job.snap.total = plan.num_units * plan.labels_per_unit
-        job.volume = dataclasses.replace(job.volume, has_data=False)
-        job.paused_by.pop("replan", None)
-        self._update(job)
+        job.volume = dataclasses.replace(job.volume, has_data=keeping)
         self._publish()
-        job.task = asyncio.get_running_loop().create_task(self._run(job))
         return plan
 
     # ------------------------------------------------------------------ pausing
@@ -274,7 +327,11 @@ class JobManager:
 
     async def _watch_health(self) -> None:
         while True:
-            found = await asyncio.to_thread(health.problems, self.health_root)
+            try:
+                found = await self._power_and_heat()
+            except Exception:  # one bad reading must not end the watch: the next poll tries again
+                log.exception("reading power and temperature")
+                found = dict(self._global)
             for key in ("undervoltage", "thermal"):
                 if found.get(key) != self._global.get(key):
                     if found.get(key):
@@ -282,12 +339,43 @@ class JobManager:
                     self._set_global(key, found.get(key))
             await asyncio.sleep(self.health_interval)
 
+    async def _power_and_heat(self) -> dict[str, str | None]:
+        if self.undervoltage_source is None:
+            return dict(await asyncio.to_thread(health.problems, self.health_root))
+        # the power reading is the health object's (hw sensors): not read a second time here
+        thermal = await asyncio.to_thread(health.overheating, self.health_root)
+        return {"undervoltage": self.undervoltage_source(), "thermal": thermal}
+
     # ------------------------------------------------------------------ the job
 
     def _fail(self, job: _Job, reason: str) -> None:
         job.snap.state, job.snap.reason = JobState.ERROR, reason
         log.error("drive %s: %s", job.volume.drive_id, reason)
         self._publish()
+
+    async def _supervised(self, job: _Job) -> None:
+        """Runs the job; after a stop whose cause can clear (or a bug) it tries again with backoff
+        — sooner when the drive comes back — so a stopped init resumes by itself."""
+        while True:
+            try:
+                await self._run(job)
+                job.failures = 0
+                return
+            except _Stopped:
+                pass
+            except Exception as exc:  # a bug must not end the job for good: report and retry
+                log.exception("drive %s: init job failed", job.volume.drive_id)
+                self._fail(job, f"unexpected error: {exc}")
+            job.failures += 1
+            delay = self.retry.delay(job.failures)
+            job.snap.reason = f"{job.snap.reason} — trying again in {delay:.0f} s"
+            self._publish()
+            job.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(job.wake.wait(), delay)
+            job.io_errors = 0
+            if job.snap.state is JobState.ERROR:
+                job.snap.state, job.snap.reason = JobState.PAUSED, "trying again"
 
     async def _run(self, job: _Job) -> None:
         while True:
@@ -310,21 +398,27 @@ class JobManager:
                 if MISSING in job.paused_by or "stopping" in job.paused_by:
                     continue  # the drive went away under the job: already paused, resumes on replug
                 if _is_full(exc):
-                    self._fail(job, f"the drive is full: {exc}")
-                    return
+                    self._fail(job, f"the drive is full: {exc}. Free some space; init goes on by itself")
+                    raise _Stopped from exc
+                if _is_exhausted(exc):
+                    self._fail(job, f"the box is out of resources: {exc}")
+                    raise _Stopped from exc
                 if isinstance(exc, InitError) and not _is_io(exc):
                     self._fail(job, str(exc))
                     return
                 job.io_errors += 1
                 if job.io_errors > IO_RETRIES:
                     self._fail(job, f"repeated I/O errors: {exc}; check the drive and its cable")
-                    return
+                    raise _Stopped from exc
                 job.paused_by[MISSING] = f"I/O error: {exc}"
                 self._update(job)
                 if self.on_io_error is not None:
                     await self.on_io_error(volume.drive_id, str(exc))
                 continue
-            except (MetadataError, NoSpaceError) as exc:
+            except NoSpaceError as exc:  # not one unit fits: space may be freed
+                self._fail(job, str(exc))
+                raise _Stopped from exc
+            except MetadataError as exc:
                 self._fail(job, str(exc))
                 return
             if result.complete:
@@ -336,6 +430,8 @@ class JobManager:
     async def _prepare(self, job: _Job) -> PostMetadata | None:
         """Existing data: read + sampled check. New data: plan from free space, measured ETA."""
         volume, s = job.volume, self.settings
+        if not volume.read_only:  # a kill -9 mid-write leaves the writer's temp files behind
+            await asyncio.to_thread(remove_stale_temp_files, volume.datadir)
         if volume.has_data or (volume.datadir / METADATA_FILE).exists():
             meta = await asyncio.to_thread(read_metadata, volume.datadir)
             if meta.node_id != volume.node_id:
@@ -446,6 +542,10 @@ def _errno_of(exc: BaseException) -> int | None:
 
 def _is_full(exc: BaseException) -> bool:
     return _errno_of(exc) in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _is_exhausted(exc: BaseException) -> bool:
+    return _errno_of(exc) in (errno.EMFILE, errno.ENFILE, errno.ENOMEM)
 
 
 def _is_io(exc: BaseException) -> bool:

@@ -20,8 +20,10 @@ class NoSpaceError(RuntimeError):
 
 
 def make_plan(datadir: Path, labels_per_unit: int, margin: int, max_units: int = 0,
-              rate: float | None = None) -> Plan:
-    free = shutil.disk_usage(datadir).free
+              rate: float | None = None, reclaimable: int = 0) -> Plan:
+    """``reclaimable``: bytes the dataset's own labels already take (kept on a resize, so they
+    count as space the plan may use)."""
+    free = shutil.disk_usage(datadir).free + reclaimable
     unit_bytes = labels_per_unit * LABEL_SIZE
     units = max(0, (free - margin) // unit_bytes)
     if max_units:

@@ -5,6 +5,7 @@ turning their typed errors into ``ServiceError``s (the daemon's wiring is ``appl
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from appliance.drives.errors import (
@@ -14,10 +15,11 @@ from appliance.drives.errors import (
     UnknownDriveError,
 )
 from appliance.drives.manager import DriveManager
-from appliance.drives.model import Confirmation, DriveSnapshot
+from appliance.drives.model import Confirmation, DriveSnapshot, DriveState
 from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
 from appliance.jobs.model import JobSnapshot, JobState, Plan
 from appliance.jobs.plan import NoSpaceError
+from appliance.post.resize import ResizeError
 from appliance.web import services as ws
 
 _ID_OK = re.compile(r"[^A-Za-z0-9._:-]")
@@ -42,10 +44,16 @@ def job_view(job: JobSnapshot) -> ws.JobView:
 
 
 def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
+    view = job_view(job) if job else None
+    if view is not None and drive.state in (DriveState.ERROR, DriveState.MISSING) \
+            and view.state in ("ready", "proving"):
+        # complete data on a drive that is gone or broken cannot prove: the job waits for it
+        view = dataclasses.replace(view, state="paused", reason=f"the drive is {drive.state.value}: "
+                                   f"{drive.reason or 'see the drive'}")
     return ws.DriveView(
         id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
         serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
-        allocated_bytes=job.total * 16 if job else 0, job=job_view(job) if job else None,
+        allocated_bytes=job.total * 16 if job else 0, job=view,
     )
 
 
@@ -67,14 +75,23 @@ class DrivesView:
         raise ws.ServiceError(f"no drive {drive_id!r}", "not_found")
 
     async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
+        # a confirmation already used names a drive that now has another id: the manager answers it
+        used = next((i for i in self.drives_manager.formatted_ids() if web_id(i) == drive_id), None)
         try:
-            await self.drives_manager.format(self._real_id(drive_id), Confirmation(model, serial, size_bytes))
+            await self.drives_manager.format(used or self._real_id(drive_id),
+                                             Confirmation(model, serial, size_bytes))
         except UnknownDriveError as exc:
             raise ws.ServiceError(str(exc), "not_found") from exc
         except (ConfirmationMismatchError, NotFormattableError) as exc:
             raise ws.ServiceError(str(exc), "conflict") from exc
         except DriveError as exc:
             raise ws.ServiceError(str(exc), "unavailable") from exc
+
+    async def forget(self, drive_id: str) -> None:
+        try:
+            await self.drives_manager.forget(self._real_id(drive_id))
+        except NotFormattableError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
 
     async def estimate(self, drive_id: str, size_bytes: int) -> ws.PlanView:
         return await self._plan(drive_id, size_bytes, commit=False)
@@ -88,7 +105,7 @@ class DrivesView:
             plan: Plan = await (self.jobs.allocate if commit else self.jobs.estimate)(real, size_bytes)
         except NotReadyError as exc:
             raise ws.ServiceError(str(exc), "conflict") from exc
-        except PlanLockedError as exc:
+        except (PlanLockedError, ResizeError) as exc:
             raise ws.ServiceError(str(exc), "conflict") from exc
         except NoSpaceError as exc:
             raise ws.ServiceError(str(exc), "invalid") from exc

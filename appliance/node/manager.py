@@ -1,6 +1,9 @@
 """NodeManager: runs one :class:`~appliance.node.smesher.Smesher` per identity for the daemon.
 
-``start()``/``stop()`` own the HTTP session and the tasks; ``snapshot()`` returns typed, JSON-ready
+``start()``/``stop()`` own the HTTP session and the tasks; each smesher runs under an
+:class:`appliance.supervision.Supervisor`: when it dies (its drive went away mid-proof, EMFILE, a
+bug) it is rebuilt from its durable state and restarted with backoff, and reported as down until
+then. ``snapshot()`` returns typed, JSON-ready
 status per identity (epoch, PoET registrations, last proof time, ATX history with grades, next
 deadline, eligible layers, proposals); every change is published on the EventBus as topic "node".
 """
@@ -8,9 +11,10 @@ deadline, eligible layers, proposals); every change is published on the EventBus
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
+import errno
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +26,10 @@ from appliance.node.config import NodeConfig
 from appliance.node.gateway import GatewayClient
 from appliance.node.identity import Identity
 from appliance.node.poet import PoetClient
-from appliance.node.post_provider import PostProvider
+from appliance.node.post_provider import PostProvider, PostUnavailable
 from appliance.node.smesher import Smesher
 from appliance.node.state import StateStore
+from appliance.supervision import Supervisor, TaskDown
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,7 @@ class IdentityStatus:
     proposals_published: int = 0
     proposals_missed: int = 0
     error: str = ""
+    down_since: float | None = None  # unix seconds its smesher stopped; None while it runs
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,15 @@ class NodeStatus:
     epoch: int
     layer: int
     identities: list[IdentityStatus] = field(default_factory=list)
+    epoch_seconds: float = 0.0  # the network's epoch length (how late "stalled" is)
+    now: float = 0.0  # the node's clock when the snapshot was taken
+
+
+def _cause_outside(exc: BaseException) -> bool:
+    """A smesher that stopped because its PoST data is not there (drive unplugged or failing) waits
+    for the drive, not for a daemon restart."""
+    drive_gone = (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.ESHUTDOWN)
+    return isinstance(exc, PostUnavailable) or (isinstance(exc, OSError) and exc.errno in drive_gone)
 
 
 class NodeManager:
@@ -81,6 +96,7 @@ class NodeManager:
         bus: EventBus | None = None,
         time_source: TimeSource | None = None,
         identities: list[Identity] | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.config = config
         self.state_dir = Path(state_dir)
@@ -90,9 +106,10 @@ class NodeManager:
         self.clock = LayerClock(config.clock)
         self._identities: list[Identity] = list(identities or [])
         self._smeshers: dict[bytes, Smesher] = {}
-        self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._errors: dict[bytes, str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self.supervisor = supervisor or Supervisor()
+        self._supervised: set[str] = set()
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -102,13 +119,9 @@ class NodeManager:
             self._launch(identity)
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        for name in list(self._supervised):
+            await self.supervisor.stop(name)
+        self._supervised.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -124,16 +137,27 @@ class NodeManager:
     def _launch(self, identity: Identity) -> None:
         assert self._session is not None
         try:
-            store = StateStore(self.state_dir, identity.node_id)
+            self._smeshers[identity.node_id] = self._smesher(identity)
         except Exception as exc:  # a state we must not guess about: report it, do not smesh
             self._errors[identity.node_id] = str(exc)
             log.error("not smeshing for %s: %s", identity.node_id.hex()[:12], exc)
             return
+        name = self._task_name(identity.node_id)
+        self._supervised.add(name)
+        self.supervisor.start(name, "node", lambda: self._run_smesher(identity), outside=_cause_outside)
+
+    @staticmethod
+    def _task_name(node_id: bytes) -> str:
+        return f"smesher-{node_id.hex()[:12]}"
+
+    def _smesher(self, identity: Identity) -> Smesher:
+        assert self._session is not None
+        store = StateStore(self.state_dir, identity.node_id)
         poets = [
             PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout) for p in self.config.poets
         ]
         gateway = GatewayClient(self._session, self.config.gateway_url, self.config.request_timeout)
-        smesher = Smesher(
+        return Smesher(
             identity,
             self.config,
             store,
@@ -143,16 +167,36 @@ class NodeManager:
             self.time,
             on_change=lambda nid=identity.node_id: self._changed(nid),
         )
-        self._smeshers[identity.node_id] = smesher
-        task = asyncio.create_task(smesher.run(), name=f"smesher-{identity.node_id.hex()[:8]}")
-        task.add_done_callback(lambda t, nid=identity.node_id: self._done(nid, t))
-        self._tasks[identity.node_id] = task
 
-    def _done(self, node_id: bytes, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self._errors[node_id] = f"smesher stopped: {task.exception()}"
-            log.error("smesher %s stopped", node_id.hex()[:12], exc_info=task.exception())
+    async def _run_smesher(self, identity: Identity) -> None:
+        """One run of the identity's smesher. After a crash the smesher is rebuilt from its durable
+        state (as after a daemon restart): the in-memory copy may hold a half-done step."""
+        node_id = identity.node_id
+        smesher = self._smeshers.get(node_id)
+        if smesher is None or smesher.status == "crashed":
+            smesher = self._smesher(identity)
+            self._smeshers[node_id] = smesher
+        self._errors.pop(node_id, None)
+        try:
+            await smesher.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            smesher.status = "crashed"
+            self._errors[node_id] = f"smesher stopped: {exc}"
             self._changed(node_id)
+            raise
+
+    def down(self) -> list[TaskDown]:
+        """The smeshers that are not running right now (crashed, waiting to restart)."""
+        return [d for d in self.supervisor.down() if d.name in self._supervised]
+
+    def poke(self) -> None:
+        """A cause of a smesher's crash may have cleared (a drive came back): retry now."""
+        for name in self._supervised:
+            task = self.supervisor.get(name)
+            if task is not None:
+                task.poke()
 
     def _changed(self, node_id: bytes) -> None:
         if self.bus is not None:
@@ -188,12 +232,18 @@ class NodeManager:
         proposals = doc["proposals"].values()
         deadline = smesher.next_deadline
         cfg = self.config.clock
+        task = self.supervisor.get(self._task_name(node_id))
+        down = task.down() if task is not None else None
+        status = smesher.status
+        if down is not None:
+            wait = max(0.0, down.retry_at - time.time())
+            status = f"stopped ({down.reason}); restarting in {wait:.0f} s"
         return IdentityStatus(
             name=smesher.identity.name,
             node_id=node_id.hex(),
             epoch=self.clock.epoch_at(now),
             layer=self.clock.layer_at(now),
-            status=smesher.status,
+            status=status,
             poet_registrations=regs,
             last_proof_seconds=smesher.last_proof_seconds,
             cycle_gap_budget_seconds=cfg.cycle_gap - cfg.grace_period,
@@ -204,6 +254,7 @@ class NodeManager:
             proposals_published=sum(1 for p in proposals if p.get("published")),
             proposals_missed=sum(1 for p in proposals if p.get("missed")),
             error=self._errors.get(node_id, ""),
+            down_since=down.since if down is not None else None,
         )
 
     def snapshot(self) -> NodeStatus:
@@ -221,4 +272,5 @@ class NodeManager:
                         error=self._errors.get(identity.node_id, ""),
                     )
                 )
-        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses)
+        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses,
+                          self.config.clock.epoch_duration, now)

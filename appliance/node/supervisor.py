@@ -30,6 +30,7 @@ from appliance.node.config import NodeConfig
 from appliance.node.identity import Identity
 from appliance.node.manager import NodeManager, NodeStatus
 from appliance.node.post_provider import PostProvider
+from appliance.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class NodeSupervisor:
         identities: Callable[[], Awaitable[list[Identity]]],
         time_source: TimeSource | None = None,
         default_coinbase: bytes | None = None,
+        tasks: Supervisor | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -72,6 +74,10 @@ class NodeSupervisor:
         self._reason = "starting"
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        #: restarts each smesher after a crash; the health object reads who is down from it
+        self.tasks = tasks or Supervisor()
+        self.tasks.add_listener(self.poke)
+        self._ready: set[bytes] = set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="node-supervisor")
@@ -143,17 +149,27 @@ class NodeSupervisor:
             log.info("node: network or reward address changed; restarting the node")
             await self._stop_manager()
         if self._manager is None:
-            self._manager = NodeManager(config, self.state_dir, self.provider, self.bus, self.time_source)
+            self._manager = NodeManager(config, self.state_dir, self.provider, self.bus, self.time_source,
+                                        supervisor=self.tasks)
             self._config = config
             await self._manager.start()
-        for identity in await self.identities():
+        ready = await self.identities()
+        for identity in ready:
             await self._manager.add_identity(identity)
+        ready_ids = {i.node_id for i in ready}
+        if ready_ids - self._ready:
+            self._manager.poke()  # a drive came back: a smesher that crashed without it retries now
+        self._ready = ready_ids
         count = len(self._manager.snapshot().identities)
+        down = self._manager.down()
         reason = (
             f"smeshing with {count} identit{'y' if count == 1 else 'ies'}"
             if count
             else "waiting for a drive with complete PoST data"
         )
+        if down:
+            reason = (f"smeshing with {count - len(down)} of {count} identities; "
+                      f"{len(down)} stopped, restarting ({down[0].reason})")
         if not self.reward_address().strip():
             reason += " (rewards go to the devnet's default address until you set yours)"
         self._set_reason(reason)

@@ -1,11 +1,13 @@
 """The post-update health gate: is the freshly booted slot healthy enough to keep?
 
 Checks (each says whether it passed, failed, or could not run and why):
-* api — ``GET /api/v1/health`` answers ``status: ok`` (waits while it says ``starting``);
+* api — ``GET /api/v1/health`` answers ``ok`` or ``degraded`` (warnings only); it waits while the
+  box says ``starting`` or ``failing`` (a drive still spinning up may clear), and fails at the
+  deadline naming every problem the box reported (a pulled drive, a stalled node, undervoltage);
 * daemon — the appliance unit is active (systemd);
 * drives — every drive mounted before the update is mounted again;
 * post — PoST labels reproduce known-answer vectors on this slot's native core;
-* node — the node state machine reports itself alive (via the health document, when present).
+* node — the health object reports no error of the node (a smesher down, a node error).
 A check whose subject is not part of this build is "skipped", never silently passed: the gate
 result lists it. The slot is good only when no check failed and at least the PoST self-test ran.
 """
@@ -105,10 +107,16 @@ async def _health(
             async with session.get(url, timeout=timeout) as response:
                 body: Any = await response.json(content_type=None)
                 status = body.get("status") if isinstance(body, dict) else None
-                if response.status == 200 and status == "ok":
-                    return Check("api", PASS, f"{url}: ok (version {body.get('version', '?')})"), body
+                if response.status == 200 and status in ("ok", "degraded"):
+                    notes = _problems(body)
+                    detail = f"{url}: {status} (version {body.get('version', '?')})"
+                    return Check("api", PASS, detail + (f"; warnings: {notes}" if notes else "")), body
                 last = f"HTTP {response.status}, status {status!r}"
-                if status not in (None, "starting"):
+                if status == "failing":
+                    last += f": {_problems(body)}"
+                    if time.monotonic() >= deadline:
+                        return Check("api", FAIL, f"{url}: {last}"), body
+                elif status not in (None, "starting"):
                     return Check("api", FAIL, f"{url}: {last}"), {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             last = f"{type(exc).__name__}: {exc}"
@@ -168,14 +176,21 @@ async def run_gate(
     return GateResult(tuple(checks))
 
 
+def _problem_list(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found = body.get("problems")
+    return [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+
+
+def _problems(body: dict[str, Any], component: str | None = None) -> str:
+    return "; ".join(f"{p.get('component', '?')}: {p.get('reason', '?')}" for p in _problem_list(body)
+                     if component is None or p.get("component") == component)
+
+
 def _node(api: Check, body: dict[str, Any]) -> Check:
-    if api.status != PASS:
-        return Check("node", SKIP if api.status == SKIP else FAIL, "no healthy API to ask")
-    node = body.get("node")
-    if node is None:
-        return Check("node", SKIP, "the health document does not report the node state machine yet")
-    alive = node.get("alive") if isinstance(node, dict) else node
-    state = node.get("state", "") if isinstance(node, dict) else ""
-    if alive is False or state in ("stopped", "error", "crashed"):
-        return Check("node", FAIL, f"node state machine not alive ({node!r})")
-    return Check("node", PASS, f"node state machine alive ({state or alive})")
+    """The node's part of the health object (appliance.health): errors of component ``node``."""
+    if not body:
+        return Check("node", SKIP if api.status == SKIP else FAIL, "no health object to read")
+    errors = [p for p in _problem_list(body) if p.get("component") == "node" and p.get("severity") == "error"]
+    if errors:
+        return Check("node", FAIL, "; ".join(str(p.get("reason", "?")) for p in errors))
+    return Check("node", PASS, "no node errors in the health object")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -71,6 +72,9 @@ class OtaManager:
         self.running = RunningRelease("0", "")
         self._phase = "idle"
         self._available: Manifest | None = None
+        #: the version the release being tried names (verified, or "x (unverified)"): what a refusal
+        #: is recorded against — never the release of an earlier attempt
+        self._candidate = "?"
         self._progress = (0, 0)
         self._error: OtaError | None = None
         self._task: asyncio.Task[OtaResult | None] | None = None
@@ -137,8 +141,10 @@ class OtaManager:
                 document = await response.content.read(MAX_DOCUMENT + 1)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DownloadError(f"GET {url}: {exc}") from exc
+        self._candidate = _claimed_version(document)
         trusted = await asyncio.to_thread(load_trusted_keys, self.config.keys_dir)
         manifest = verify_release(document, trusted)
+        self._candidate = manifest.version
         self.config.download_dir.mkdir(parents=True, exist_ok=True)
         part = part_path(self.config.download_dir / manifest.bundle_name)
         have = part.stat().st_size if part.exists() else 0
@@ -159,6 +165,8 @@ class OtaManager:
             raise BusyError(f"an update is already {self._phase}")
         self._error = None
         self._progress = (0, 0)
+        self._candidate = "?"
+        bundle = None
         url = url or self.config.resolved_update_url()
         try:
             self._set_phase("checking")
@@ -194,8 +202,11 @@ class OtaManager:
             bundle.unlink()
         except OtaError as exc:
             outcome = "failed" if self.record.pending else "refused"
-            version = self._available.version if self._available else "?"
-            await self._finish(OtaResult(self.running.version, version, outcome, f"{exc.reason}: {exc}"))
+            if bundle is not None:  # a bundle RAUC refused is of no further use: give the space back
+                with contextlib.suppress(OSError):
+                    bundle.unlink()
+            await self._finish(OtaResult(self.running.version, self._candidate, outcome,
+                                         f"{exc.reason}: {exc}"))
             self._error = exc
             self._set_phase("error")
             raise
@@ -274,3 +285,12 @@ class OtaManager:
             self._set_phase("rebooting")
             await self._reboot()
         return outcome
+
+
+def _claimed_version(document: bytes) -> str:
+    """The version an (unverified) release document names, marked as such; "?" if it names none."""
+    try:
+        version = json.loads(document)["manifest"]["version"]
+    except (ValueError, KeyError, TypeError):
+        return "?"
+    return f"{str(version)[:40]} (unverified)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -49,3 +50,24 @@ def atomic_write_json(
     path: str | os.PathLike[str], value: Any, mode: int = 0o644, indent: int | None = 2
 ) -> None:
     atomic_write_text(path, json.dumps(value, indent=indent, sort_keys=False) + "\n", mode)
+
+
+#: the temp files of :func:`atomic_write_bytes` (".<name>.<mkstemp suffix>.tmp")
+_TEMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]+\.tmp$")
+
+
+def remove_stale_temp_files(root: str | os.PathLike[str], skip: tuple[Path, ...] = ()) -> list[Path]:
+    """Deletes the temp files a kill -9 or a power cut left inside ``root`` (recursively, but not
+    below ``skip`` — e.g. mounted drives); returns what was removed. Call it only while no writer
+    runs (the daemon holds its instance lock): a temp file is never the only copy of anything."""
+    removed = []
+    skipped = {Path(p).resolve() for p in skip}
+    for folder, dirs, files in os.walk(root):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if (here / d).resolve() not in skipped and not (here / d).is_mount()]
+        for name in files:
+            if _TEMP_RE.match(name):
+                with contextlib.suppress(FileNotFoundError):
+                    (here / name).unlink()
+                    removed.append(here / name)
+    return removed

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 from appliance.aio import cancel_and_wait
 
@@ -72,16 +73,24 @@ class Notifier:
         except ValueError:
             return None
 
-    def start_watchdog(self) -> None:
-        """Pings WATCHDOG=1 from the event loop: a hung loop stops the pings and systemd restarts us."""
+    def start_watchdog(self, healthy: Callable[[], bool] | None = None) -> None:
+        """Pings WATCHDOG=1 from the event loop: a hung loop stops the pings and systemd restarts us.
+        ``healthy()`` (the health object) is asked before each ping: while it says False no ping is
+        sent, so a daemon that runs but cannot do its work is restarted too."""
         interval = self.watchdog_interval()
         if not self.enabled or interval is None or self._watchdog_task is not None:
             return
-        self._watchdog_task = asyncio.get_running_loop().create_task(self._ping(interval))
+        self._watchdog_task = asyncio.get_running_loop().create_task(self._ping(interval, healthy))
 
-    async def _ping(self, interval: float) -> None:
+    async def _ping(self, interval: float, healthy: Callable[[], bool] | None = None) -> None:
+        starved = False
         while True:
-            self.notify("WATCHDOG=1")
+            if healthy is None or healthy():
+                self.notify("WATCHDOG=1")
+                starved = False
+            elif not starved:
+                log.error("health: a problem a restart may cure has lasted; not feeding the watchdog")
+                starved = True
             await asyncio.sleep(interval)
 
     async def stop_watchdog(self) -> None:

@@ -47,7 +47,10 @@ _URLS: Schema = {"type": "array", "maxItems": 8, "items": {"type": "string", "ma
 
 SCHEMAS: dict[str, Schema] = {
     "Error": _obj({"error": _STR, "reason": _STR}, {"retry_after": _NUM}),
-    "Health": _obj({"status": {"enum": ["ok", "starting", "degraded"]}, "version": _STR}),
+    "Health": _obj({"status": {"enum": ["ok", "starting", "degraded", "failing"]},
+                    "problems": _list(_ref("Problem")), "version": _STR}),
+    "Problem": _obj({"id": _STR, "component": _STR, "severity": {"enum": ["warning", "error"]},
+                     "reason": _STR, "remedy": _STR, "since": _NUM}),
     "Onboarding": _obj({"password_set": _BOOL, "done": _BOOL}),
     "Session": _obj({"csrf": _STR}),
     "PasswordBody": _obj({"password": _PASSWORD}),
@@ -96,6 +99,7 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
+    "Forgotten": _obj({"status": {"const": "forgotten"}}),
     "FormatBody": _obj(
         {
             "model": {"type": "string", "maxLength": 200},
@@ -253,6 +257,13 @@ PATHS: dict[str, Schema] = {
                 "FormatBody",
                 errors=(404, 409, 503, 504),
             ),
+            "parameters": _DRIVE_ID,
+        }
+    },
+    "/drives/{drive_id}/forget": {
+        "post": {
+            **_op("Stop waiting for a missing drive (its identity stays)", "Forgotten",
+                  errors=(404, 409, 503, 504)),
             "parameters": _DRIVE_ID,
         }
     },

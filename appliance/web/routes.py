@@ -85,7 +85,9 @@ def _settings_error(exc: SettingsError) -> ApiError:
 
 @routes.get("/api/v1/health")
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": _svc(request).version})
+    svc = _svc(request)
+    body = svc.health.report().to_json() if svc.health is not None else {"status": "ok", "problems": []}
+    return web.json_response({**body, "version": svc.version})
 
 
 @routes.get("/api/v1/onboarding")
@@ -224,6 +226,12 @@ async def format_drive(request: web.Request) -> web.Response:
         drives.format(request.match_info["drive_id"], body["model"], body["serial"], body["size_bytes"]),
     )
     return web.json_response({"status": "accepted"})
+
+
+@routes.post("/api/v1/drives/{drive_id}/forget")
+async def forget_drive(request: web.Request) -> web.Response:
+    await _call(request, _svc(request).drives.forget(request.match_info["drive_id"]))
+    return web.json_response({"status": "forgotten"})
 
 
 async def _plan(request: web.Request, commit: bool) -> web.Response:

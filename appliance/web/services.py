@@ -27,6 +27,7 @@ from aiohttp import web
 from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
+from appliance.health.model import HealthReport
 
 T = TypeVar("T")
 
@@ -84,6 +85,10 @@ class DrivesService(Protocol):
         """Formats an ``offered`` drive (appliance.drives' ``format(drive_id, Confirmation)``). The
         caller echoes model/serial/size the person confirmed; the manager must refuse
         (``ServiceError('conflict')``) if they no longer match the drive."""
+
+    async def forget(self, drive_id: str) -> None:
+        """Stops waiting for a ``missing`` drive (its identity stays; replugging adopts it again);
+        a drive that is not missing → ``ServiceError('conflict')``."""
 
     async def estimate(self, drive_id: str, size_bytes: int) -> PlanView:
         """The plan for using ``size_bytes`` of the drive, with the measured ETA; changes nothing."""
@@ -224,6 +229,11 @@ class ResetService(Protocol):
         identity keys are kept (the drives' PoST data stays usable) or wiped with the rest."""
 
 
+class HealthService(Protocol):
+    def report(self) -> HealthReport:
+        """The box's health now (appliance.health.HealthMonitor)."""
+
+
 # ---- the bundle --------------------------------------------------------------------------------
 
 
@@ -246,6 +256,7 @@ class AppServices:
     address_hrp: str = "sm"
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
+    health: HealthService | None = None  # None: only "the API answers" is known
 
 
 SERVICES = web.AppKey("services", AppServices)

@@ -225,3 +225,26 @@ def test_web_app_serves_the_drives_and_a_busy_port_is_a_clear_error(tmp_path: Pa
                           cwd=REPO)
     assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
     assert daemon.stop() == 0
+
+
+def test_the_real_daemon_reports_a_drive_it_waits_for_and_cleans_what_a_crash_left(
+        tmp_path: Path, daemons: list[Daemon]) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    uuid = "0b5e1c3a-0000-4000-8000-00000000abcd"
+    (state / "drives.json").write_text(json.dumps({uuid: {
+        "identity": "drive-0b5e1c3a0000", "node_id": "ab" * 32, "datadir": "smeshbox",
+        "model": "Samsung T7", "serial": "S5TANS0R123", "size": 500 << 30}}))
+    stale = state / ".drives.json.k3j2h1g0.tmp"  # what a kill -9 in the middle of a write leaves
+    stale.write_text('{"torn')
+    port = _free_port()
+    daemon = Daemon(state, "--listen", f"127.0.0.1:{port}", web=True)
+    daemons.append(daemon)
+    daemon.wait_log("ready: ")
+    assert not stale.exists()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=10) as resp:
+        body = json.loads(resp.read())
+    assert body["status"] == "failing", body
+    (problem,) = [p for p in body["problems"] if p["id"] == f"drive-missing:{uuid}"]
+    assert problem["component"] == "drives" and "Samsung T7" in problem["reason"] and problem["remedy"]
+    assert daemon.stop() == 0

@@ -12,7 +12,7 @@ from appliance.events import EventBus
 from appliance.node import eligibility
 from appliance.node.wire import ActivationTxV1, Proposal, sign_proposal
 
-from .conftest import wait_for
+from .conftest import node_grades, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +39,9 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         )
 
     await wait_for(done, 90, "three published ATXs per identity and the end of epoch 3")
+    await wait_for(lambda: all(all(node_grades(manager, i.node_id).get(e) not in (None, "pending")
+                                   for e in (1, 2, 3)) for i in idents),
+                   30, "the node's own records of those ATXs")
     assert not gw.state.malfeasance
     # every ATX was gossiped again while it mattered, and no more once its target epoch had started
     for record in gw.state.atxs.values():

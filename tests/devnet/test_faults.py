@@ -8,7 +8,7 @@ import pytest
 
 from appliance.node.clock import ManualTime
 
-from .conftest import wait_for
+from .conftest import node_grades, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,9 @@ async def test_all_members_missing_is_a_precise_miss_then_the_next_epoch_works(h
     assert "missing from the round's members" in _epoch(manager, ident.node_id, 1)["reason"]
     for poet in devnet.poets:
         poet.faults.missing_members = []
-    await wait_for(lambda: 2 in harness.atxs(ident.node_id), 30, "initial ATX in epoch 2")
+    await wait_for(lambda: node_grades(manager, ident.node_id).get(2) not in (None, "pending"), 30,
+                   "the node's record of its initial ATX in epoch 2")
+    assert harness.atxs(ident.node_id)[2] == "good"
     history = manager.snapshot().identities[0].atx_history
     assert (history[0].epoch, history[0].grade) == (1, "missed") and "members" in history[0].reason
     assert (history[1].epoch, history[1].grade) == (2, "good")

@@ -22,6 +22,7 @@ from appliance.jobs.model import JobState
 from appliance.node.identity import generate
 from appliance.post.initializer import Initializer
 from appliance.post.metadata import PostMetadata, read_metadata
+from appliance.supervision import Backoff
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -41,7 +42,8 @@ async def stack(loops):  # type: ignore[no-untyped-def]
 
     def build(settings: PostSettings) -> tuple[DriveManager, JobManager]:
         bus = EventBus()
-        jobs = JobManager(bus, settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05)
+        jobs = JobManager(bus, settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05,
+                          retry=Backoff(initial=0.2, maximum=1.0))
         drives = DriveManager(StateLayout(loops.state), bus, jobs, allowed_loop_dirs=[loops.folder],
                               poll_interval=0.1)
         jobs.on_io_error = drives.report_io_error
@@ -195,8 +197,8 @@ async def test_unplug_mid_init_pauses_and_replug_resumes_byte_identical(loops, s
         (reference / "postdata_metadata.json").read_text())
 
 
-async def test_disk_filling_up_mid_init_is_a_clear_error_and_keeps_the_data(loops, stack, wait_for,
-                                                                            tmp_path) -> None:
+async def test_disk_filling_up_mid_init_stops_then_resumes_once_space_is_freed(loops, stack, wait_for,
+                                                                              tmp_path) -> None:
     settings = _settings(labels_per_unit=8192, scrypt_n=512, max_file_size=64 << 10, max_units=16)
     drives, jobs = stack(settings)
     await jobs.start()
@@ -228,6 +230,11 @@ async def test_disk_filling_up_mid_init_is_a_clear_error_and_keeps_the_data(loop
     Initializer(reference, fresh, scrypt_n=settings.scrypt_n).run()
     durable = b"".join(_files(Path(shot.datadir)).values())[: state["Position"] * 16]
     assert durable == b"".join(_files(reference).values())[: state["Position"] * 16]
+    # space freed: init goes on by itself (no replug, no restart) and finishes byte-identical
+    hog.unlink()
+    await wait_for(lambda: _job(jobs, shot.id).state is JobState.READY, "init to resume and finish",
+                   timeout=120)
+    assert _files(Path(shot.datadir)) == _files(reference)
 
 
 async def test_io_errors_stop_only_that_drive(loops, stack, wait_for, tmp_path) -> None:

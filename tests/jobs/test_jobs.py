@@ -244,7 +244,8 @@ async def test_allocate_shows_the_new_size_at_once(manager, tmp_path: Path) -> N
         snap = _snap(jobs, "resize")  # before the re-planning task had a chance to run
         published = [e.data for e in _drain(events) if e.topic == "jobs"]
     assert plan.num_units == 2 and snap.plan == plan
-    assert (snap.total, snap.num_units, snap.position, snap.state) == (2 << 14, 2, 0, JobState.PLANNING)
+    assert (snap.total, snap.num_units, snap.state) == (2 << 14, 2, JobState.PLANNING)
+    assert snap.position > 0  # the labels already written are kept
     assert published and next(j for j in published[-1] if j["drive_id"] == "resize")["total"] == 2 << 14
     await _until(lambda: _snap(jobs, "resize").state is JobState.READY, "the re-planned init to finish")
     assert _snap(jobs, "resize").total == 2 << 14
@@ -255,3 +256,80 @@ def _drain(queue: asyncio.Queue[Event]) -> list[Event]:
     while not queue.empty():
         out.append(queue.get_nowait())
     return out
+
+
+async def test_resize_mid_init_keeps_the_labels_written(manager, tmp_path: Path) -> None:
+    jobs = await manager(_settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=256))
+    volume = _volume(tmp_path, "keep")
+    await jobs.volume_ready(volume)
+    await _until(lambda: (volume.datadir / "smeshbox_init_state.json").exists()
+                 and _snap(jobs, "keep").position > 1 << 11, "some labels to be written")
+    plan = await jobs.allocate("keep", 3 << 16)  # 3 units of 2^12 labels × 16 bytes
+    kept = _snap(jobs, "keep").position
+    assert plan.num_units == 3 and kept > 1 << 11
+    await _until(lambda: _snap(jobs, "keep").state is JobState.READY, "the resized init to finish")
+    reference = tmp_path / "reference"
+    meta = read_metadata(volume.datadir)
+    Initializer(reference, PostMetadata(meta.node_id, meta.commitment_atx_id, meta.labels_per_unit, 3,
+                                        meta.max_file_size), scrypt_n=256).run()
+    def files(folder: Path) -> list[bytes]:
+        return [p.read_bytes() for p in sorted(folder.glob("postdata_*.bin"))]
+
+    assert files(volume.datadir) == files(reference)
+    assert read_metadata(reference).nonce == meta.nonce
+
+
+async def test_a_resize_failing_half_way_says_why_and_the_job_goes_on(manager, tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    import appliance.jobs.manager as jobs_module
+    from appliance.post.resize import ResizeError
+
+    def disk_gone(*_args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    jobs = await manager(_settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=256))
+    volume = _volume(tmp_path, "half")
+    await jobs.volume_ready(volume)
+    await _until(lambda: (volume.datadir / "smeshbox_init_state.json").exists(), "init to start")
+    monkeypatch.setattr(jobs_module, "apply_resize", disk_gone)
+    with pytest.raises(ResizeError, match=r"Input/output error.*kept"):
+        await jobs.allocate("half", 2 << 16)
+    assert not any("re-planning" in r for r in _snap(jobs, "half").paused_by)
+    await _until(lambda: _snap(jobs, "half").state is JobState.READY, "init to go on and finish")
+    assert read_metadata(volume.datadir).num_units == 4  # nothing was changed
+
+
+async def test_estimate_and_allocate_on_a_missing_drive_say_so(manager, tmp_path: Path) -> None:
+    jobs = await manager(_settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=256))
+    await jobs.volume_ready(_volume(tmp_path, "gone"))
+    await jobs.volume_lost("gone", "unplugged")
+    for call in (jobs.estimate, jobs.allocate):
+        with pytest.raises(NotReadyError, match="not there"):
+            await call("gone", 1 << 16)
+
+
+async def test_init_stopped_by_emfile_resumes_once_descriptors_are_free(tmp_path: Path) -> None:
+    """Real EMFILE: the process's descriptor limit is lowered under a running init (every new data
+    file needs one), then raised again — the job says why it stopped and finishes by itself."""
+    import resource
+
+    from appliance.supervision import Backoff
+
+    settings = _settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=64, max_file_size=1024)
+    jobs = JobManager(EventBus(), settings, health_root=tmp_path / "sysfs", measure_seconds=0.05,
+                      retry=Backoff(initial=0.05, maximum=0.2))
+    await jobs.start()
+    volume = _volume(tmp_path, "fds")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        await jobs.volume_ready(volume)
+        await _until(lambda: _snap(jobs, "fds").position > 0, "init to write")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")), hard))
+        await _until(lambda: _snap(jobs, "fds").state is JobState.ERROR, "init to stop on EMFILE")
+        assert "out of resources" in _snap(jobs, "fds").reason and "open files" in _snap(jobs, "fds").reason
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        await _until(lambda: _snap(jobs, "fds").state is JobState.READY, "init to resume and finish")
+    finally:
+        await jobs.stop()

@@ -53,3 +53,12 @@ async def test_unknown_drive_and_plans_without_a_dataset_are_refused(tmp_path: P
     with pytest.raises(ServiceError) as err:
         await view.estimate("nope", 1 << 30)
     assert err.value.kind == "not_found"
+
+
+@pytest.mark.parametrize("state", [DriveState.ERROR, DriveState.MISSING])
+def test_a_complete_dataset_on_a_broken_or_missing_drive_is_not_shown_ready(state: DriveState) -> None:
+    shot = DriveSnapshot(id="u-1", state=state, reason="I/O error: fsck failed", model="M", size=1)
+    job = JobSnapshot(drive_id="u-1", state=JobState.READY, position=10, total=10)
+    view = drive_view(shot, job)
+    assert view.job is not None and view.job.state == "paused" and "fsck failed" in view.job.reason
+    assert drive_view(DriveSnapshot(id="u-1", state=DriveState.ACTIVE), job).job.state == "ready"

@@ -243,12 +243,12 @@ async def test_interrupted_install_is_reported_and_old_slot_kept(box: Box, serve
     assert result is not None and result.outcome == "failed" and "interrupted" in result.reason
 
 
-async def test_api_check_waits_for_ok_and_fails_on_degraded(box: Box, aiohttp_server) -> None:
+async def test_api_check_waits_for_ok_and_fails_on_an_unknown_status(box: Box, aiohttp_server) -> None:
     answers = ["starting", "ok"]
 
     async def health(request: web.Request) -> web.Response:
         status = answers.pop(0) if len(answers) > 1 else answers[0]
-        return web.json_response({"status": status, "version": "1.1.0", "node": {"state": "idle"}})
+        return web.json_response({"status": status, "version": "1.1.0", "problems": []})
 
     app = web.Application()
     app.router.add_get("/api/v1/health", health)
@@ -258,7 +258,7 @@ async def test_api_check_waits_for_ok_and_fails_on_degraded(box: Box, aiohttp_se
     result = await gatemod.run_gate(config)
     assert result.healthy, result.reason()
     assert {c.name: c.status for c in result.checks}["node"] == "pass"
-    answers[:] = ["degraded"]
+    answers[:] = ["broken"]
     result = await gatemod.run_gate(config)
     assert not result.healthy and "api:" in result.reason()
 
@@ -296,3 +296,26 @@ async def test_drives_must_be_mounted_again(box: Box, tmp_path: Path) -> None:
     assert result.healthy
     result = await gatemod.run_gate(config, ("/media/disk1", "/media/disk2"), mounts)
     assert not result.healthy and "/media/disk2" in result.reason()
+
+
+async def test_a_refusal_is_recorded_against_the_release_tried_not_an_earlier_one(box: Box, server) -> None:
+    state = box.rauc()
+    state["fail_install"] = True
+    box.rauc_state.write_text(json.dumps(state))
+    url = server.publish(release(), BUNDLE, box.keys[:1])
+    manager = await manager_for(box)
+    with pytest.raises(InstallError):
+        await manager.install(url)
+    assert manager.snapshot().last_result.to_version == "1.1.0"
+    # the bundle RAUC refused does not stay on the data partition
+    assert not any(box.config.download_dir.iterdir()), list(box.config.download_dir.iterdir())
+    stranger = [SigningKey.generate()]
+    server.publish(release(version="1.3.0", bundle_name="smeshbox-1.3.0.raucb"), BUNDLE, stranger)
+    with pytest.raises(SignatureError):
+        await manager.install(url)
+    history = OtaStore(box.config.state_dir).load().history
+    assert [r.to_version for r in history[-2:]] == ["1.1.0", "1.3.0 (unverified)"]
+    server.publish(release(version="1.0.0"), BUNDLE, box.keys[:1])
+    with pytest.raises(NotNewerError):
+        await manager.install(url)
+    assert OtaStore(box.config.state_dir).load().history[-1].to_version == "1.0.0"

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,62 @@ def test_logging_goes_to_stderr_unless_journal_stream_matches(monkeypatch: pytes
     finally:
         root.handlers[:] = saved[0]
         root.setLevel(saved[1])
+
+
+def test_descriptors_are_reserved_below_the_limit_for_the_post_work() -> None:
+    import resource
+
+    from appliance.system.limits import reserve_descriptors
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, before[1]))
+        budget = reserve_descriptors(reserved=1024, web_cap=100_000)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert soft == budget.limit and (soft == hard or hard == resource.RLIM_INFINITY)
+        assert budget.web_connections + budget.reserved <= budget.limit
+        assert budget.reserved == min(1024, budget.limit // 2)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)
+
+
+async def test_the_watchdog_is_fed_only_while_the_box_is_healthy(notify_socket, monkeypatch) -> None:
+    monkeypatch.setenv("WATCHDOG_USEC", "100000")  # ping every 50 ms
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    healthy = [False]
+    notifier = Notifier()
+    notifier.start_watchdog(lambda: healthy[0])
+    notify_socket.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        await asyncio.to_thread(notify_socket.recv, 4096)  # starved while unhealthy
+    healthy[0] = True
+    notify_socket.settimeout(5)
+    assert await asyncio.to_thread(notify_socket.recv, 4096) == b"WATCHDOG=1"
+    await notifier.stop_watchdog()
+
+
+def test_temp_files_of_a_write_killed_with_sigkill_are_cleaned_on_start(tmp_path: Path) -> None:
+    from appliance.system.files import remove_stale_temp_files
+
+    target = tmp_path / "state" / "settings.json"
+    target.parent.mkdir()
+    (tmp_path / "state" / "drives").mkdir()
+    kept = tmp_path / "state" / "drives" / ".on-a-drive.abcdefgh.tmp"  # below a skipped folder
+    kept.write_text("x")
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom appliance.system.files import atomic_write_bytes\n"
+        f"while True: atomic_write_bytes({str(target)!r}, b'x' * (32 << 20))\n")])
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.endswith(".tmp") for p in target.parent.iterdir()):
+            assert time.monotonic() < deadline, "the writer never got going"
+            time.sleep(0.005)
+    finally:
+        writer.kill()  # kill -9 in the middle of a write
+        writer.wait()
+    assert any(p.name.startswith(".settings.json.") for p in target.parent.iterdir())
+    removed = remove_stale_temp_files(tmp_path / "state", skip=(tmp_path / "state" / "drives",))
+    assert removed and all(p.name.startswith(".settings.json.") for p in removed)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["drives", "settings.json"] or \
+        sorted(p.name for p in target.parent.iterdir()) == ["drives"]
+    assert kept.exists()

@@ -91,6 +91,13 @@ class FakeDrives:
         self.formatted.append(drive_id)
         self._set(dataclasses.replace(drive, state="active", reason="formatted by this box"))
 
+    async def forget(self, drive_id: str) -> None:
+        drive = self._get(drive_id)
+        if drive.state != "missing":
+            raise ServiceError(f"drive {drive_id} is not missing; only a missing drive can be forgotten")
+        del self._drives[drive_id]
+        self.bus.publish("drives", drive_id)
+
     def _plan(self, drive: DriveView, size_bytes: int) -> PlanView:
         if drive.state != "active":
             raise ServiceError(f"the drive is {drive.state}; format it first")

@@ -18,7 +18,8 @@ BACKUP = {"password": "backup passphrase", "admin_password": PASSWORD}
 
 
 async def test_health_is_public(api: Api) -> None:
-    assert await api.call("GET", "/api/v1/health") == (200, {"status": "ok", "version": __version__})
+    assert await api.call("GET", "/api/v1/health") == (
+        200, {"status": "ok", "problems": [], "version": __version__})
 
 
 async def test_routes_match_the_document(world: World) -> None:
