@@ -1,4 +1,4 @@
-"""``python -m appliance post <init|prove|verify|labels|check|bench>`` (issue 2's CLI section).
+"""``python -m appliance post <init|prove|verify|labels|check|bench|merge>`` (issue 2's CLI section).
 
 JSON goes to stdout (``labels`` prints one hex label per line), human text to stderr; exit 0 on
 success, non-zero with a one-line reason otherwise (usage errors included).
@@ -85,7 +85,7 @@ def _threads(parser: argparse.ArgumentParser) -> None:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Adds the six subcommands to ``parser``."""
+    """Adds the subcommands to ``parser``."""
     parser.error = _OneLineParser.error.__get__(parser)  # type: ignore[method-assign]
     sub = parser.add_subparsers(
         dest="post_command", metavar="SUBCOMMAND", required=True, parser_class=_OneLineParser
@@ -132,6 +132,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     bench = sub.add_parser("bench", help="measure labels/s and the proving scan")
     bench.add_argument("--seconds", type=_positive_float, default=2.0)
+
+    merge = sub.add_parser("merge", help="merge postcli -fromFile/-toFile folders into one dataset")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    merge.add_argument("--into", required=True, type=Path)
+    merge.add_argument("--scrypt-n", type=_scrypt_n, default=DEFAULT_SCRYPT_N)
+    merge.add_argument("--samples", type=_bounded(1, 1 << 20), default=16, help="labels recomputed per file")
+    merge.add_argument("--move", action="store_true", help="rename files instead of copying them")
 
 
 def _say(text: str) -> None:
@@ -278,6 +285,18 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    from appliance.post.merge import merge_datasets
+
+    report = merge_datasets(args.sources, args.into, args.scrypt_n, args.samples, args.move)
+    _emit(asdict(report))
+    _say(
+        f"merged {report.files} files ({report.labels} labels) into {report.into}; "
+        f"VRF nonce {report.nonce} from {report.nonce_source}; {report.sampled_labels} labels recomputed"
+    )
+    return 0
+
+
 _COMMANDS = {
     "init": _init,
     "prove": _prove,
@@ -285,6 +304,7 @@ _COMMANDS = {
     "labels": _labels,
     "check": _check,
     "bench": _bench,
+    "merge": _merge,
 }
 _EXPECTED = (
     MetadataError,
