@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hw": ("appliance.hw.cli", "the box's sensors and OLED status screen"),
     "find": ("appliance.discovery.cli", "find Smeshboxes on the LAN over mDNS"),
     "ota": ("appliance.ota.cli", "signed over-the-air updates"),
+    "helper": ("appliance.peers.helper", "help a box initialize: pair with it and compute labels"),
+    "peers-box": ("appliance.web.peers", "run the box's helper broker, API and one init with helpers"),
 }
 
 

@@ -1,0 +1,185 @@
+"""``python -m appliance helper --pair CODE --box HOST``: the program a PC runs to help a box.
+
+It pairs once (the code from the box's page buys its own API token and broker user, saved with
+mode 0600 in ``--config``), measures its own labels/s, then runs a Celery worker on its own queue
+that computes each leased unit with the native core on every CPU thread, sends heartbeats while it
+works (so the box can re-lease a unit if this PC vanishes), and uploads the labels over the box's
+HTTP API with its token. A refused heartbeat (the unit went elsewhere, or this PC was removed)
+stops the unit at once. Progress goes to stderr as a one-line bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from appliance.peers.engine import bind_runner, make_app
+from appliance.peers.redisd import RedisAddress, queue_name
+from appliance.peers.units import Unit
+from appliance.post.labels import LabelBatch, compute_batch
+from appliance.post.labels import merge as merge_batches
+from appliance.system.files import atomic_write_json
+
+HTTP_TIMEOUT = 60.0
+DEFAULT_CONFIG = Path.home() / ".config" / "smeshbox-helper.json"
+
+
+class HelperError(RuntimeError):
+    """The box refused or could not be reached; the message says why."""
+
+
+class BoxClient:
+    """The box's helper API over HTTP (stdlib client: a helper installs nothing beyond the package)."""
+
+    def __init__(self, base: str, token: str | None = None) -> None:
+        self.base = base.rstrip("/")
+        self.token = token
+
+    def _call(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": content_type}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                detail = json.loads(exc.read() or b"{}")
+            except json.JSONDecodeError:
+                detail = {}
+            return exc.code, detail
+        except (urllib.error.URLError, OSError) as exc:
+            raise HelperError(f"cannot reach the box at {self.base}: {exc}") from exc
+
+    def post_json(self, path: str, value: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return self._call("POST", path, json.dumps(value).encode(), "application/json")
+
+    def put_labels(self, path: str, labels: bytes) -> tuple[int, dict[str, Any]]:
+        return self._call("PUT", path, labels, "application/octet-stream")
+
+
+def measure_rate(threads: int, seconds: float = 1.0, scrypt_n: int = 8192) -> float:
+    """This PC's labels/s on the box's parameters (one short run), for unit sizing."""
+    count, started = 64, time.monotonic()
+    done = 0
+    while time.monotonic() - started < seconds:
+        compute_batch(bytes(32), scrypt_n, done, count, threads)
+        done += count
+    return done / (time.monotonic() - started)
+
+
+def pair(box: str, code: str, name: str, config: Path, rate: float) -> dict[str, Any]:
+    status, reply = BoxClient(box).post_json(
+        "/api/v1/peers/pair", {"code": code, "name": name, "labels_per_second": rate}
+    )
+    if status != 200:
+        raise HelperError(f"pairing refused ({status}): {reply.get('reason', reply)}")
+    creds = {**reply, "box": box}
+    config.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(config, creds, mode=0o600)
+    return creds
+
+
+class UnitRunner:
+    """Computes a unit in heartbeat-sized pieces and uploads it (see module docstring)."""
+
+    def __init__(self, client: BoxClient, threads: int, piece: int = 4096) -> None:
+        self.client = client
+        self.threads = threads
+        self.piece = piece
+        self.rate = 0.0
+
+    def _bar(self, unit: Unit, done: int) -> None:
+        width = 30
+        filled = width * done // unit.count
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] unit {unit.start}+{unit.count} "
+            f"{self.rate:,.0f} labels/s",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __call__(self, unit: Unit) -> None:
+        parts: list[LabelBatch] = []
+        started, done = time.monotonic(), 0
+        while done < unit.count:
+            count = min(self.piece, unit.count - done)
+            parts.append(
+                compute_batch(unit.commitment, unit.scrypt_n, unit.start + done, count, self.threads)
+            )
+            done += count
+            self.rate = done / max(1e-9, time.monotonic() - started)
+            self._bar(unit, done)
+            status, _ = self.client.post_json(
+                f"/api/v1/peers/units/{unit.unit_id}/heartbeat",
+                {"done": done, "labels_per_second": self.rate},
+            )
+            if status != 204 and status != 200:
+                print(f"\nunit {unit.unit_id} dropped: the box answered {status}", file=sys.stderr)
+                return
+        batch = merge_batches(parts)
+        query = ""
+        if batch.min_index is not None and batch.min_label is not None:
+            query = f"?min_index={batch.min_index}&min_label={batch.min_label.hex()}"
+        status, reply = self.client.put_labels(f"/api/v1/peers/units/{unit.unit_id}{query}", batch.labels)
+        print(
+            f"\nunit {unit.start}+{unit.count}: {status} {reply.get('result', reply.get('reason', ''))}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def run_worker(creds: dict[str, Any], threads: int) -> None:
+    address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]))
+    app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])))
+    bind_runner(app, UnitRunner(BoxClient(str(creds["box"]), str(creds["token"])), threads))
+    worker = app.Worker(
+        queues=[queue_name(str(creds["helper"]))],
+        pool="solo",
+        concurrency=1,
+        without_gossip=True,
+        without_mingle=True,
+        without_heartbeat=True,
+        loglevel="WARNING",
+        quiet=True,
+    )
+    worker.start()
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--box", help="the box's helper API, e.g. http://smeshbox.local:8442")
+    parser.add_argument("--pair", metavar="CODE", help="the pairing code shown on the box's page")
+    parser.add_argument("--name", default=os.uname().nodename.lower().split(".")[0][:32] or "helper")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.pair:
+            if not args.box:
+                raise HelperError("--pair needs --box")
+            box = args.box if "://" in args.box else f"http://{args.box}:8442"
+            creds = pair(box, args.pair, args.name, args.config, measure_rate(args.threads))
+            print(f"paired with {box} as {creds['helper']}", file=sys.stderr, flush=True)
+        else:
+            try:
+                creds = json.loads(args.config.read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise HelperError(
+                    f"not paired yet ({args.config}: {exc}); run with --pair CODE --box HOST"
+                ) from exc
+        run_worker(creds, args.threads)
+    except HelperError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

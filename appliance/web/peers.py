@@ -1,0 +1,195 @@
+"""The box's helper API (``/api/v1/peers/...``): pairing with a one-time code, heartbeats and label
+uploads with a helper's token. It validates and delegates to ``appliance.peers.service``.
+
+It is its own aiohttp application on its own port (``--api-port``), not a part of the owner's
+session-protected app: helpers authenticate by bearer token and upload units far larger than any
+owner request. ``python -m appliance peers-box`` runs it with a broker and one dataset's init (the
+box's daemon embeds the same pieces); it prints one JSON line with the API URL and a pairing code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
+from appliance.post.metadata import PostMetadata
+
+SERVICE = web.AppKey("peers_service", PeersService)
+MAX_UNIT_BYTES = 64 << 20
+
+
+def _error(status: int, code: str, reason: str) -> web.Response:
+    return web.json_response({"error": code, "reason": reason}, status=status)
+
+
+def _helper(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    name = request.app[SERVICE].authenticate(header.removeprefix("Bearer ").strip()) if header else None
+    if name is None:
+        raise web.HTTPUnauthorized(
+            text=json.dumps(
+                {"error": "unauthorized", "reason": "unknown or revoked helper token; pair again"}
+            ),
+            content_type="application/json",
+        )
+    return name
+
+
+async def _json(request: web.Request) -> dict[str, object]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text='{"error": "bad_json", "reason": "body is not JSON"}', content_type="application/json"
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text='{"error": "bad_json", "reason": "body must be an object"}', content_type="application/json"
+        )
+    return body
+
+
+async def pair(request: web.Request) -> web.Response:
+    body = await _json(request)
+    code, name, rate = body.get("code"), body.get("name"), body.get("labels_per_second", 0)
+    if not isinstance(code, str) or not isinstance(name, str) or not isinstance(rate, int | float):
+        return _error(400, "bad_request", "code and name must be strings, labels_per_second a number")
+    try:
+        creds = await request.app[SERVICE].pair(code, name, float(rate))
+    except PairingError as exc:
+        return _error(403, "pairing_refused", str(exc))
+    return web.json_response(vars(creds))
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    helper = _helper(request)
+    body = await _json(request)
+    done, rate = body.get("done"), body.get("labels_per_second", 0)
+    if not isinstance(done, int) or not isinstance(rate, int | float):
+        return _error(400, "bad_request", "done must be an integer, labels_per_second a number")
+    try:
+        request.app[SERVICE].heartbeat(helper, request.match_info["unit"], done, float(rate))
+    except UnknownUnit as exc:
+        return _error(410, "unit_gone", str(exc))
+    return web.Response(status=204)
+
+
+async def upload(request: web.Request) -> web.Response:
+    helper = _helper(request)
+    service, unit_id = request.app[SERVICE], request.match_info["unit"]
+    try:
+        want = service.expected_bytes(helper, unit_id)
+    except UnknownUnit as exc:
+        if service.already_accepted(unit_id):
+            return web.json_response({"result": "duplicate"})
+        return _error(410, "unit_gone", str(exc))
+    if request.content_length is not None and request.content_length > want:
+        return _error(413, "too_large", f"unit {unit_id} is {want} bytes, {request.content_length} sent")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(1 << 20):
+        data += chunk
+        if len(data) > want:
+            return _error(413, "too_large", f"unit {unit_id} is {want} bytes; more was sent")
+    claimed = None
+    if "min_index" in request.query:
+        try:
+            claimed = (int(request.query["min_index"]), bytes.fromhex(request.query["min_label"]))
+        except (KeyError, ValueError):
+            return _error(400, "bad_request", "min_index must be an integer and min_label hex")
+    try:
+        result = await service.submit(helper, unit_id, bytes(data), claimed)
+    except UnknownUnit as exc:
+        return _error(410, "unit_gone", str(exc))
+    except ResultRejected as exc:
+        return _error(422 if exc.lie else 400, "rejected" if exc.lie else "truncated", str(exc))
+    return web.json_response({"result": result})
+
+
+def helper_app(service: PeersService) -> web.Application:
+    app = web.Application(client_max_size=MAX_UNIT_BYTES)
+    app[SERVICE] = service
+    app.router.add_post("/api/v1/peers/pair", pair)
+    app.router.add_post("/api/v1/peers/units/{unit}/heartbeat", heartbeat)
+    app.router.add_put("/api/v1/peers/units/{unit}", upload)
+    return app
+
+
+# ------------------------------------------------------------------ python -m appliance peers-box
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", required=True, type=Path)
+    parser.add_argument("--datadir", required=True, type=Path)
+    parser.add_argument("--node-id", required=True)
+    parser.add_argument("--commitment-atx-id", required=True)
+    parser.add_argument("--labels-per-unit", required=True, type=int)
+    parser.add_argument("--num-units", required=True, type=int)
+    parser.add_argument("--max-file-size", type=int, default=4 << 30)
+    parser.add_argument("--scrypt-n", type=int, default=8192)
+    parser.add_argument("--host", default="127.0.0.1", help="address helpers reach (broker and API)")
+    parser.add_argument("--api-port", type=int, default=0)
+    parser.add_argument("--local-unit", type=int, default=256)
+    parser.add_argument("--first-unit", type=int, default=1024)
+    parser.add_argument("--silence", type=float, default=30.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--wait-for-helper", type=float, default=0.0, help="seconds before the box starts")
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    meta = PostMetadata(
+        bytes.fromhex(args.node_id),
+        bytes.fromhex(args.commitment_atx_id),
+        args.labels_per_unit,
+        args.num_units,
+        args.max_file_size,
+    )
+    meta.validate()
+    service = PeersService(args.state, args.host)
+    await asyncio.to_thread(service.start)
+    runner = web.AppRunner(helper_app(service))
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.api_port)
+    await site.start()
+    port = runner.addresses[0][1]
+    code = service.new_code()
+    print(
+        json.dumps(
+            {"api": f"http://{args.host}:{port}", "code": code.code, "broker_port": service.redis.port}
+        ),
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await asyncio.sleep(args.wait_for_helper)
+    service.start_init(
+        args.datadir,
+        meta,
+        args.scrypt_n,
+        done=lambda _ok: loop.call_soon_threadsafe(stop.set),
+        local_unit=args.local_unit,
+        first_unit=args.first_unit,
+        silence=args.silence,
+        local_threads=args.threads,
+    )
+    await stop.wait()
+    print(json.dumps({"done": service.finished.is_set(), "status": service.status()}), flush=True)
+    await runner.cleanup()
+    await asyncio.to_thread(service.stop)
+    return 0 if service.finished.is_set() else 3
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_serve(args))
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
