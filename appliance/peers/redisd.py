@@ -45,8 +45,8 @@ def helper_acl(helper: str, password: str) -> list[str]:
 
     Key patterns: its queue (kombu adds priority suffixes to the list name), kombu's binding sets
     and its ack bookkeeping. Commands: lists, hashes, sets, sorted sets, strings for the
-    transport, MULTI/EXEC, PING/AUTH, EVAL(SHA) of kombu's Lua; no admin, no dangerous (CONFIG, KEYS, FLUSHALL, DEBUG...),
-    no pub/sub (workers run without remote control, gossip and mingle)."""
+    transport, MULTI/EXEC, PING/AUTH, EVAL(SHA) of kombu's Lua; no admin, no dangerous (CONFIG,
+    KEYS, FLUSHALL, DEBUG...), no pub/sub (workers run without remote control, gossip, mingle)."""
     return [
         "reset",
         "on",
