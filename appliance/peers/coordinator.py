@@ -222,7 +222,12 @@ class Coordinator:
     def _buffered_bytes(self) -> int:
         return sum(len(b.labels) for b in self._ready.values())
 
-    def _lease_more(self, now: float) -> None:
+    def lease_pending(self, now: float) -> None:
+        """Re-leases silent units and gives every idle helper a unit."""
+        with self._lock:
+            self._lease_pending(now)
+
+    def _lease_pending(self, now: float) -> None:
         for unit_id, lease in list(self._leases.items()):
             if now - lease.heard > self._silence:
                 self._event(
@@ -271,7 +276,7 @@ class Coordinator:
         try:
             while not stop.is_set() and not self.writer.complete:
                 with self._lock:
-                    self._lease_more(time.monotonic())
+                    self._lease_pending(time.monotonic())
                     full = self._buffered_bytes() >= self._max_buffer
                     self._local = None if full else self._next_local()
                 if self._local is not None:

@@ -94,6 +94,9 @@ class RedisServer:
     def __init__(self, state_dir: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state_dir = Path(state_dir)
         self.host = host
+        port_file = self.state_dir / "port"
+        if not port and port_file.exists():  # helpers saved this port when they paired
+            port = int(port_file.read_text())
         self.port = port or free_port(host)
         self._proc: subprocess.Popen[bytes] | None = None
         self._password_file = self.state_dir / "box.password"
@@ -145,6 +148,7 @@ class RedisServer:
         if binary is None:
             raise RedisError("redis-server is not installed (Debian package redis-server)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.state_dir / "port", f"{self.port}\n")
         config = self._write_config()
         self._proc = subprocess.Popen([binary, str(config)], stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT

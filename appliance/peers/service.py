@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from appliance.peers.coordinator import Coordinator, CoordinatorSnapshot, UnknownUnit
+from appliance.peers.coordinator import Coordinator, CoordinatorSnapshot, Dispatch, UnknownUnit
 from appliance.peers.engine import make_app, send_unit
 from appliance.peers.pairing import Credentials, Pairing, PairingCode, PairingError
 from appliance.peers.redisd import RedisServer
@@ -62,11 +62,7 @@ class PeersService:
         **options: Any,
     ) -> None:
         """Starts (or resumes) the init of ``datadir`` in a thread, with every paired helper."""
-        coordinator = Coordinator(datadir, meta, scrypt_n, self._dispatch, on_lie=self._lied, **options)
-        assert self.pairing is not None
-        for name in self.pairing.helpers():
-            coordinator.add_helper(name)
-        self.coordinator = coordinator
+        coordinator = self.attach(datadir, meta, scrypt_n, **options)
 
         def work() -> None:
             complete = coordinator.run(self._stop)
@@ -77,6 +73,24 @@ class PeersService:
 
         self._thread = threading.Thread(target=work, name="peers-init", daemon=True)
         self._thread.start()
+
+    def attach(
+        self,
+        datadir: Path | str,
+        meta: PostMetadata,
+        scrypt_n: int,
+        dispatch: Dispatch | None = None,
+        **options: Any,
+    ) -> Coordinator:
+        """The coordinator of ``datadir`` with every paired helper; a helper caught lying is revoked.
+        ``dispatch`` replaces the broker (a test sees the leased units directly)."""
+        coordinator = Coordinator(
+            datadir, meta, scrypt_n, dispatch or self._dispatch, on_lie=self._lied, **options
+        )
+        for name in self.pairing_helpers():
+            coordinator.add_helper(name)
+        self.coordinator = coordinator
+        return coordinator
 
     # ------------------------------------------------------------ what the web layer calls
 
@@ -90,6 +104,9 @@ class PeersService:
         if self.coordinator is not None:
             self.coordinator.add_helper(name, labels_per_second)
         return creds
+
+    def pairing_helpers(self) -> list[str]:
+        return self.pairing.helpers() if self.pairing is not None else []
 
     def authenticate(self, token: str) -> str | None:
         return self.pairing.authenticate(token) if self.pairing is not None else None

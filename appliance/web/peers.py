@@ -139,7 +139,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--first-unit", type=int, default=1024)
     parser.add_argument("--silence", type=float, default=30.0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--wait-for-helper", type=float, default=0.0, help="seconds before the box starts")
+    parser.add_argument(
+        "--wait-for-helper", type=float, default=0.0, help="seconds to wait for a first helper"
+    )
 
 
 async def _serve(args: argparse.Namespace) -> int:
@@ -169,7 +171,9 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await asyncio.sleep(args.wait_for_helper)
+    deadline = loop.time() + args.wait_for_helper
+    while loop.time() < deadline and not service.pairing_helpers():
+        await asyncio.sleep(0.1)
     service.start_init(
         args.datadir,
         meta,
