@@ -118,6 +118,7 @@ class Coordinator:
     # ------------------------------------------------------------ helpers' side (any thread)
 
     def add_helper(self, name: str, labels_per_second: float = 0.0) -> None:
+        """A paired helper is (still) there: pairing, a hello, or the box starting with it."""
         with self._lock:
             stats = self._helpers.setdefault(name, HelperStats(name))
             stats.labels_per_second = labels_per_second or stats.labels_per_second
@@ -236,6 +237,9 @@ class Coordinator:
                 self._release(unit_id)
         busy = {lease.helper for lease in self._leases.values()}
         for name, stats in self._helpers.items():
+            if now - stats.last_seen > self._silence:
+                stats.state = "silent"  # no new work until it says hello again
+                continue
             if name in busy or self._buffered_bytes() >= self._max_buffer:
                 continue
             size = unit_labels(stats.labels_per_second, self._unit_seconds) if stats.labels_per_second else 0

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -82,7 +83,7 @@ def pair(box: str, code: str, name: str, config: Path, rate: float) -> dict[str,
     )
     if status != 200:
         raise HelperError(f"pairing refused ({status}): {reply.get('reason', reply)}")
-    creds = {**reply, "box": box}
+    creds = {**reply, "box": box, "labels_per_second": rate}
     config.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(config, creds, mode=0o600)
     return creds
@@ -138,10 +139,39 @@ class UnitRunner:
         )
 
 
-def run_worker(creds: dict[str, Any], threads: int) -> None:
+def _say_hello(client: BoxClient, runner: UnitRunner, every: float, rate: float) -> None:
+    """Tells the box every ``every`` seconds that this PC is alive (it leases only to live helpers);
+    a 401 means this PC was removed: stop for good."""
+    while True:
+        try:
+            status, reply = client.post_json(
+                "/api/v1/peers/hello", {"labels_per_second": runner.rate or rate}
+            )
+        except HelperError as exc:
+            print(f"\n{exc}", file=sys.stderr, flush=True)
+        else:
+            if status == 401:
+                print(
+                    f"\nthe box removed this helper: {reply.get('reason', '')}", file=sys.stderr, flush=True
+                )
+                os._exit(4)
+        time.sleep(every)
+
+
+def run_worker(
+    creds: dict[str, Any],
+    threads: int,
+    piece: int = 4096,
+    runner: UnitRunner | None = None,
+    hello_seconds: float = 5.0,
+) -> None:
     address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]))
     app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])))
-    bind_runner(app, UnitRunner(BoxClient(str(creds["box"]), str(creds["token"])), threads))
+    client = BoxClient(str(creds["box"]), str(creds["token"]))
+    runner = runner or UnitRunner(client, threads, piece)
+    bind_runner(app, runner)
+    rate = float(creds.get("labels_per_second", 0.0) or 0.0)
+    threading.Thread(target=_say_hello, args=(client, runner, hello_seconds, rate), daemon=True).start()
     worker = app.Worker(
         queues=[queue_name(str(creds["helper"]))],
         pool="solo",
@@ -161,6 +191,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default=os.uname().nodename.lower().split(".")[0][:32] or "helper")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--heartbeat-labels", type=int, default=4096, help="labels between heartbeats")
+    parser.add_argument("--hello-seconds", type=float, default=5.0, help="idle sign of life interval")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
                 raise HelperError(
                     f"not paired yet ({args.config}: {exc}); run with --pair CODE --box HOST"
                 ) from exc
-        run_worker(creds, args.threads)
+        run_worker(creds, args.threads, args.heartbeat_labels, hello_seconds=args.hello_seconds)
     except HelperError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -111,6 +111,11 @@ class PeersService:
     def authenticate(self, token: str) -> str | None:
         return self.pairing.authenticate(token) if self.pairing is not None else None
 
+    def hello(self, helper: str, rate: float) -> None:
+        """An idle helper's sign of life (and its measured rate)."""
+        if self.coordinator is not None:
+            self.coordinator.add_helper(helper, rate)
+
     def heartbeat(self, helper: str, unit_id: str, done: int, rate: float) -> None:
         if self.coordinator is None:
             raise UnknownUnit("no initialization is running")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -68,6 +69,15 @@ async def pair(request: web.Request) -> web.Response:
     return web.json_response(vars(creds))
 
 
+async def hello(request: web.Request) -> web.Response:
+    helper = _helper(request)
+    rate = (await _json(request)).get("labels_per_second", 0)
+    if not isinstance(rate, int | float):
+        return _error(400, "bad_request", "labels_per_second must be a number")
+    request.app[SERVICE].hello(helper, float(rate))
+    return web.Response(status=204)
+
+
 async def heartbeat(request: web.Request) -> web.Response:
     helper = _helper(request)
     body = await _json(request)
@@ -116,6 +126,7 @@ def helper_app(service: PeersService) -> web.Application:
     app = web.Application(client_max_size=MAX_UNIT_BYTES)
     app[SERVICE] = service
     app.router.add_post("/api/v1/peers/pair", pair)
+    app.router.add_post("/api/v1/peers/hello", hello)
     app.router.add_post("/api/v1/peers/units/{unit}/heartbeat", heartbeat)
     app.router.add_put("/api/v1/peers/units/{unit}", upload)
     return app
@@ -184,7 +195,14 @@ async def _serve(args: argparse.Namespace) -> int:
         silence=args.silence,
         local_threads=args.threads,
     )
-    await stop.wait()
+    printed = 0
+    while not stop.is_set():  # events as JSON lines: what a supervisor (or a test) can follow live
+        events = service.status()["init"]["events"] if service.coordinator else []
+        for event in events[printed:] if len(events) > printed else []:
+            print(json.dumps({"event": event}), flush=True)
+        printed = len(events)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.2)
     print(json.dumps({"done": service.finished.is_set(), "status": service.status()}), flush=True)
     await runner.cleanup()
     await asyncio.to_thread(service.stop)
