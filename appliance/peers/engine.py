@@ -9,7 +9,9 @@ box's HTTP API with the helper's token (``uploader``), not through the broker.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -22,7 +24,9 @@ JSON_ONLY = ["json"]
 UnitRunner = Callable[[Unit], None]
 
 
-def make_app(broker_url: str, broker_ssl: dict[str, Any] | None = None) -> Celery:
+def make_app(broker_url: str, ca_file: Path | str) -> Celery:
+    """The app on ``broker_url`` (rediss://), verifying the broker's certificate against ``ca_file``."""
+    broker_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(ca_file)}
     app = Celery("smeshbox-peers", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_serializer="json",

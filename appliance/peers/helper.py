@@ -26,7 +26,7 @@ from appliance.peers.redisd import RedisAddress, queue_name
 from appliance.peers.units import Unit
 from appliance.post.labels import LabelBatch, compute_batch
 from appliance.post.labels import merge as merge_batches
-from appliance.system.files import atomic_write_json
+from appliance.system.files import atomic_write_json, atomic_write_text
 
 HTTP_TIMEOUT = 60.0
 DEFAULT_CONFIG = Path.home() / ".config" / "smeshbox-helper.json"
@@ -83,8 +83,13 @@ def pair(box: str, code: str, name: str, config: Path, rate: float) -> dict[str,
     )
     if status != 200:
         raise HelperError(f"pairing refused ({status}): {reply.get('reason', reply)}")
-    creds = {**reply, "box": box, "labels_per_second": rate}
+    ca_pem = reply.pop("ca_pem", None)
+    if not isinstance(ca_pem, str) or "BEGIN CERTIFICATE" not in ca_pem:
+        raise HelperError("the box sent no CA certificate for its broker")
     config.parent.mkdir(parents=True, exist_ok=True)
+    ca_file = config.with_suffix(".ca.pem")
+    atomic_write_text(ca_file, ca_pem)
+    creds = {**reply, "box": box, "labels_per_second": rate, "ca_file": str(ca_file)}
     atomic_write_json(config, creds, mode=0o600)
     return creds
 
@@ -165,8 +170,9 @@ def run_worker(
     runner: UnitRunner | None = None,
     hello_seconds: float = 5.0,
 ) -> None:
-    address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]))
-    app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])))
+    ca_file = Path(str(creds["ca_file"]))
+    address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]), ca_file)
+    app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])), ca_file)
     client = BoxClient(str(creds["box"]), str(creds["token"]))
     runner = runner or UnitRunner(client, threads, piece)
     bind_runner(app, runner)

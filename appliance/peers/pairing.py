@@ -42,6 +42,7 @@ class Credentials:
     broker_host: str
     broker_port: int
     queue: str
+    ca_pem: str
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,9 @@ class Pairing:
             self.redis.set_helper(name, password)
             self._helpers[name] = _digest(token)
             self._save()
+        ca_pem = self.redis.address.ca_file.read_text()
         return Credentials(
-            name, token, name, password, self.advertised_host, self.redis.port, queue_name(name)
+            name, token, name, password, self.advertised_host, self.redis.port, queue_name(name), ca_pem
         )
 
     def authenticate(self, token: str) -> str | None:

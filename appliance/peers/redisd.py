@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from appliance.peers.tlsca import ensure_ca
 from appliance.system.files import atomic_write_text
 
 BOX_USER = "box"
@@ -81,11 +84,28 @@ def helper_acl(helper: str, password: str) -> list[str]:
 
 @dataclass(frozen=True)
 class RedisAddress:
+    """Where the broker listens (TLS only) and the CA certificate that vouches for it."""
+
     host: str
     port: int
+    ca_file: Path
 
     def url(self, user: str, password: str, db: int = 0) -> str:
-        return f"redis://{user}:{password}@{self.host}:{self.port}/{db}"
+        return f"rediss://{user}:{password}@{self.host}:{self.port}/{db}"
+
+    def client(self, user: str, password: str) -> redis.Redis:
+        return redis.Redis(
+            host=self.host,
+            port=self.port,
+            username=user,
+            password=password,
+            ssl=True,
+            ssl_ca_certs=str(self.ca_file),
+            ssl_cert_reqs="required",
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            retry=Retry(NoBackoff(), 0),  # a refused password is an answer, not a reason to retry
+        )
 
 
 class RedisServer:
@@ -103,7 +123,7 @@ class RedisServer:
 
     @property
     def address(self) -> RedisAddress:
-        return RedisAddress(self.host, self.port)
+        return RedisAddress(self.host, self.port, self.state_dir / "tls" / "ca.pem")
 
     @property
     def box_password(self) -> str:
@@ -121,13 +141,20 @@ class RedisServer:
             digest = hashlib.sha256(self.box_password.encode()).hexdigest()
             text += f"user {BOX_USER} on #{digest} ~* &* +@all\n"
             atomic_write_text(acl, text, mode=0o600)
+        tls = ensure_ca(self.state_dir / "tls", self.host)
         config = self.state_dir / "redis.conf"
         atomic_write_text(
             config,
             "\n".join(
                 [
                     f"bind {self.host}",
-                    f"port {self.port}",
+                    "port 0",  # no plain-text port at all: TLS with the box's CA only
+                    f"tls-port {self.port}",
+                    f"tls-cert-file {tls.server_cert}",
+                    f"tls-key-file {tls.server_key}",
+                    f"tls-ca-cert-file {tls.ca_cert}",
+                    # helpers prove who they are with their ACL password, not a client certificate
+                    "tls-auth-clients no",
                     "protected-mode yes",
                     f"dir {self.state_dir}",
                     f"aclfile {acl}",
@@ -163,14 +190,7 @@ class RedisServer:
                 time.sleep(0.05)
 
     def client(self) -> redis.Redis:
-        return redis.Redis(
-            host=self.host,
-            port=self.port,
-            username=BOX_USER,
-            password=self.box_password,
-            socket_timeout=5,
-            socket_connect_timeout=5,
-        )
+        return self.address.client(BOX_USER, self.box_password)
 
     def set_helper(self, helper: str, password: str) -> None:
         """Creates or replaces the helper's ACL user and persists the ACL file."""

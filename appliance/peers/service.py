@@ -38,7 +38,7 @@ class PeersService:
     def start(self) -> None:
         self.redis.start()
         self.pairing = Pairing(self.state_dir, self.redis)
-        self._celery = make_app(self.redis.box_url())
+        self._celery = make_app(self.redis.box_url(), self.redis.address.ca_file)
 
     def stop(self) -> None:
         self._stop.set()

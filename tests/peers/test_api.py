@@ -7,8 +7,12 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from appliance.peers.pairing import MAX_TRIES
+from appliance.peers.redisd import RedisAddress
+from appliance.peers.tlsca import ensure_ca
 from appliance.peers.units import Unit
 from appliance.post.labels import compute_batch
 from appliance.web.peers import helper_app
@@ -95,12 +99,7 @@ async def test_uploads(api, service, tmp_path, tiny_meta) -> None:
 async def test_lying_helper_loses_its_pairing(api, service, tmp_path, tiny_meta) -> None:
     creds = await _pair(api, service)
     auth = {"Authorization": f"Bearer {creds['token']}"}
-    broker = redis.Redis(
-        host=creds["broker_host"],
-        port=creds["broker_port"],
-        username=creds["broker_user"],
-        password=creds["broker_password"],
-    )
+    broker = service.redis.address.client(creds["broker_user"], creds["broker_password"])
     assert broker.ping()
     unit = _lease(service, tmp_path, tiny_meta, "pc1")
     labels = bytearray(compute_batch(unit.commitment, N, unit.start, unit.count).labels)
@@ -111,23 +110,18 @@ async def test_lying_helper_loses_its_pairing(api, service, tmp_path, tiny_meta)
     resp = await api.post(f"/api/v1/peers/units/{unit.unit_id}/heartbeat", json={"done": 1}, headers=auth)
     assert resp.status == 401, "the token is revoked"
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(
-            host=creds["broker_host"],
-            port=creds["broker_port"],
-            username=creds["broker_user"],
-            password=creds["broker_password"],
-        ).ping()
+        service.redis.address.client(creds["broker_user"], creds["broker_password"]).ping()
     snap = service.coordinator.snapshot()
     assert snap.helpers == [] and any("wrong labels" in e for e in snap.events)
     assert service.status()["helpers"] == []
 
 
-def test_broker_acl(service) -> None:
+def test_broker_acl_and_tls(service, tmp_path) -> None:
     creds = service.pairing.pair(service.new_code().code, "pc1")
     other = service.pairing.pair(service.new_code().code, "pc2")
-    conn = redis.Redis(
-        host=creds.broker_host, port=creds.broker_port, username="pc1", password=creds.broker_password
-    )
+    address = service.redis.address
+    assert "BEGIN CERTIFICATE" in creds.ca_pem and creds.ca_pem == address.ca_file.read_text()
+    conn = address.client("pc1", creds.broker_password)
     conn.lpush("helper.pc1", b"x")
     for forbidden in (
         lambda: conn.lrange("helper.pc2", 0, -1),
@@ -139,9 +133,23 @@ def test_broker_acl(service) -> None:
         with pytest.raises(redis.exceptions.NoPermissionError):
             forbidden()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(host=creds.broker_host, port=creds.broker_port).ping()  # the default user is off
+        address.client("default", "").ping()  # the default user is off
+    plain = redis.Redis(
+        host=address.host,
+        port=address.port,
+        username="pc1",
+        password=creds.broker_password,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=2,
+    )
+    with pytest.raises(redis.ConnectionError):
+        plain.ping()  # no plain-text port: TLS only
+    stranger = tmp_path / "other-ca"
+    ensure_ca(stranger, address.host)
+    with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        RedisAddress(address.host, address.port, stranger / "ca.pem").client(
+            "pc1", creds.broker_password
+        ).ping()
     assert service.pairing.revoke("pc2")
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(
-            host=other.broker_host, port=other.broker_port, username="pc2", password=other.broker_password
-        ).ping()
+        address.client("pc2", other.broker_password).ping()

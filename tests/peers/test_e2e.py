@@ -15,6 +15,7 @@ import os
 import pickle
 import random
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -187,7 +188,8 @@ def _plant_pickle(state: Path, port: int, host: str, marker: Path) -> None:
             return (os.system, (f"touch {marker}",))
 
     password = (state / "redis" / "box.password").read_text().strip()
-    with Connection(f"redis://box:{password}@{host}:{port}/0") as conn:
+    tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": str(state / "redis" / "tls" / "ca.pem")}
+    with Connection(f"rediss://box:{password}@{host}:{port}/0", ssl=tls) as conn:
         conn.Producer().publish(
             pickle.dumps(((Bomb(),), {}, {})),
             routing_key="helper.pc1",
