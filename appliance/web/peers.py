@@ -21,9 +21,14 @@ from aiohttp import web
 
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
 from appliance.post.metadata import PostMetadata
+from appliance.web._http import ApiError, ok
 
 SERVICE = web.AppKey("peers_service", PeersService)
+# On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
+PEERS = web.AppKey("peers", PeersService)
+HELPER_API_URL = web.AppKey("peers_helper_api", str)
 MAX_UNIT_BYTES = 64 << 20
+owner_routes = web.RouteTableDef()
 
 
 def _error(status: int, code: str, reason: str) -> web.Response:
@@ -130,6 +135,52 @@ def helper_app(service: PeersService) -> web.Application:
     app.router.add_post("/api/v1/peers/units/{unit}/heartbeat", heartbeat)
     app.router.add_put("/api/v1/peers/units/{unit}", upload)
     return app
+
+
+# ------------------------------------------------------------------ the owner's side (session app)
+
+
+def _peers(request: web.Request) -> PeersService:
+    service = request.app.get(PEERS)
+    if service is None:
+        raise ApiError(409, "conflict", "helpers are not enabled on this box")
+    return service
+
+
+@owner_routes.get("/api/v1/peers")
+async def peers_status(request: web.Request) -> web.Response:
+    """Helpers, their measured labels/s, the box's own, and the ETA with and without them."""
+    service = request.app.get(PEERS)
+    if service is None:
+        return ok(
+            {
+                "enabled": False,
+                "helpers": [],
+                "init": None,
+                "samples_per_unit": 0,
+                "false_accept_if_10pct_wrong": 0.0,
+                "helper_api": None,
+            }
+        )
+    return ok({"enabled": True, **service.status(), "helper_api": request.app.get(HELPER_API_URL)})
+
+
+@owner_routes.post("/api/v1/peers/code")
+async def peers_code(request: web.Request) -> web.Response:
+    """A one-time pairing code and the command a PC runs with it."""
+    service = _peers(request)
+    code = service.new_code()
+    api = request.app.get(HELPER_API_URL) or ""
+    command = f"python -m appliance helper --pair {code.code} --box {api}"
+    return ok({"code": code.code, "expires_in": code.expires_in, "command": command})
+
+
+@owner_routes.delete("/api/v1/peers/helpers/{name}")
+async def peers_remove(request: web.Request) -> web.Response:
+    """Unpairs a helper: its token and broker user stop working at once; its units go back."""
+    if not await _peers(request).revoke(request.match_info["name"]):
+        raise ApiError(404, "not_found", f"no helper named {request.match_info['name']!r}")
+    return web.Response(status=204)
 
 
 # ------------------------------------------------------------------ python -m appliance peers-box
