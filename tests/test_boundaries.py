@@ -21,6 +21,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "celery": ("peers",),
     "kombu": ("peers",),
     "redis": ("peers",),
+    "pyopencl": ("peers",),
 }
 
 

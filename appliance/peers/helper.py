@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from appliance.post.labels import merge as merge_batches
 from appliance.system.files import atomic_write_json, atomic_write_text
 
 HTTP_TIMEOUT = 60.0
+ComputeFn = Callable[[bytes, int, int, int, int], LabelBatch]
 DEFAULT_CONFIG = Path.home() / ".config" / "smeshbox-helper.json"
 
 
@@ -97,8 +99,11 @@ def pair(box: str, code: str, name: str, config: Path, rate: float) -> dict[str,
 class UnitRunner:
     """Computes a unit in heartbeat-sized pieces and uploads it (see module docstring)."""
 
-    def __init__(self, client: BoxClient, threads: int, piece: int = 4096) -> None:
+    def __init__(
+        self, client: BoxClient, threads: int, piece: int = 4096, compute: ComputeFn = compute_batch
+    ) -> None:
         self.client = client
+        self.compute = compute
         self.threads = threads
         self.piece = piece
         self.rate = 0.0
@@ -169,12 +174,13 @@ def run_worker(
     piece: int = 4096,
     runner: UnitRunner | None = None,
     hello_seconds: float = 5.0,
+    compute: ComputeFn = compute_batch,
 ) -> None:
     ca_file = Path(str(creds["ca_file"]))
     address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]), ca_file)
     app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])), ca_file)
     client = BoxClient(str(creds["box"]), str(creds["token"]))
-    runner = runner or UnitRunner(client, threads, piece)
+    runner = runner or UnitRunner(client, threads, piece, compute)
     bind_runner(app, runner)
     rate = float(creds.get("labels_per_second", 0.0) or 0.0)
     threading.Thread(target=_say_hello, args=(client, runner, hello_seconds, rate), daemon=True).start()
@@ -199,6 +205,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--heartbeat-labels", type=int, default=4096, help="labels between heartbeats")
     parser.add_argument("--hello-seconds", type=float, default=5.0, help="idle sign of life interval")
+    parser.add_argument(
+        "--opencl",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DEVICE",
+        help="compute on an OpenCL device (a GPU; the first one, or the one whose name contains DEVICE)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -216,7 +230,19 @@ def run(args: argparse.Namespace) -> int:
                 raise HelperError(
                     f"not paired yet ({args.config}: {exc}); run with --pair CODE --box HOST"
                 ) from exc
-        run_worker(creds, args.threads, args.heartbeat_labels, hello_seconds=args.hello_seconds)
+        compute: ComputeFn = compute_batch
+        if args.opencl is not None:
+            from appliance.peers.opencl import OpenCLLabels, OpenCLUnavailable
+
+            try:
+                engine = OpenCLLabels(args.opencl or None)
+            except OpenCLUnavailable as exc:
+                raise HelperError(str(exc)) from exc
+            print(f"computing on {engine.name} (OpenCL)", file=sys.stderr, flush=True)
+            compute = engine.compute_batch
+        run_worker(
+            creds, args.threads, args.heartbeat_labels, hello_seconds=args.hello_seconds, compute=compute
+        )
     except HelperError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
