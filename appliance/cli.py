@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ota": ("appliance.ota.cli", "signed over-the-air updates"),
     "helper": ("appliance.peers.helper", "help a box initialize: pair with it and compute labels"),
     "peers-box": ("appliance.web.peers", "run the box's helper broker, API and one init with helpers"),
+    "peers-bench": ("appliance.web.peers_bench", "measure what a helper adds to the box"),
 }
 
 
