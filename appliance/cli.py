@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ota": ("appliance.ota.cli", "signed over-the-air updates"),
     "helper": ("appliance.peers.helper", "help a box initialize: pair with it and compute labels"),
     "peers-box": ("appliance.web.peers", "run the box's helper broker, API and one init with helpers"),
+    "k2pow-service": ("appliance.web.k2pow_service", "serve post-rs's k2pow-service protocol for a box"),
     "peers-bench": ("appliance.web.peers_bench", "measure what a helper adds to the box"),
 }
 

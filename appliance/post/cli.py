@@ -107,6 +107,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     prove.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
     prove.add_argument("--nonces", type=_bounded(16, 4096), default=288)
     prove.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
+    prove.add_argument("--k2pow-service", metavar="URL", help="k2pow-service doing the RandomX")
     _threads(prove)
 
     verify = sub.add_parser("verify", help="verify a proof against the metadata in --datadir")
@@ -204,7 +205,14 @@ def _prove(args: argparse.Namespace) -> int:
             _say(f"prove: pass {p.pass_index} ({span}): {p.position}/{p.total} {what}")
 
     proof = generate_proof(
-        args.datadir, args.challenge, config, args.nonces, args.threads, cancel=stop, progress=progress
+        args.datadir,
+        args.challenge,
+        config,
+        args.nonces,
+        args.threads,
+        cancel=stop,
+        progress=progress,
+        k2pow_service=args.k2pow_service,
     )
     _emit(proof.to_json())
     return 0
