@@ -47,12 +47,23 @@ class PostSettings:
 
 
 @dataclass
+class HelpersSettings:
+    """LAN computers that initialize for the box: off unless ``host`` (the box's LAN address, where
+    the broker and the helper API listen) is set."""
+
+    host: str = ""
+    api_port: int = 8442
+    broker_port: int = 0  # 0: chosen once and kept in the peers state
+
+
+@dataclass
 class DaemonConfig:
     listen_host: str = "0.0.0.0"
     listen_port: int = 80
     post: PostSettings = field(default_factory=PostSettings)
     #: folders whose files may back loop-device drives (--dev); other loop devices are ignored
     loop_backing_dirs: list[str] = field(default_factory=list)
+    helpers: HelpersSettings = field(default_factory=HelpersSettings)
 
 
 @dataclass(frozen=True)

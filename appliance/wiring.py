@@ -399,6 +399,12 @@ class Extras:
             address_hrp=self.network.hrp,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
+        if self.config.helpers.host:
+            from appliance.web.peers import enable_helpers
+
+            self.started.append(
+                await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
+            )
         return await serve(app, self.config.listen_host, self.config.listen_port)
 
     async def _screen(self, jobs: object) -> None:

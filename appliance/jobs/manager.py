@@ -60,6 +60,11 @@ class PlanLockedError(RuntimeError):
     """The dataset's size can no longer change: labels were already written."""
 
 
+InitRunner = Callable[
+    [Path, PostMetadata, int, int, threading.Event, Callable[[InitProgress], None]], InitResult
+]
+
+
 def _has_labels(datadir: Path) -> bool:
     return any(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
 
@@ -99,6 +104,9 @@ class JobManager:
         self.measure_seconds = measure_seconds
         #: set by the daemon: called with (drive_id, error text) when a job hits an I/O error
         self.on_io_error: Callable[[str, str], Awaitable[None]] | None = None
+        #: set by the daemon when LAN helpers are enabled: runs an init in place of ``Initializer``
+        #: (same arguments and result; blocking, called in the job's low-priority thread)
+        self.init_runner: InitRunner | None = None
         self._jobs: dict[str, _Job] = {}
         self._global: dict[str, str] = {}
         self._provers = 0
@@ -430,6 +438,8 @@ class JobManager:
             loop.call_soon_threadsafe(self._progress, job, p)
 
         def work() -> InitResult:
+            if self.init_runner is not None:
+                return self.init_runner(datadir, meta, scrypt_n, threads, stop, progress)
             return Initializer(datadir, meta, scrypt_n=scrypt_n, threads=threads).run(stop, progress)
 
         job.snap.state, job.snap.reason = JobState.INITIALIZING, ""

@@ -43,6 +43,7 @@ class HelperStats:
     units_released: int = 0
     last_seen: float = 0.0
     state: str = "idle"
+    seen: bool = False  # heard from since this init started
 
 
 @dataclass
@@ -117,12 +118,14 @@ class Coordinator:
 
     # ------------------------------------------------------------ helpers' side (any thread)
 
-    def add_helper(self, name: str, labels_per_second: float = 0.0) -> None:
-        """A paired helper is (still) there: pairing, a hello, or the box starting with it."""
+    def add_helper(self, name: str, labels_per_second: float = 0.0, alive: bool = True) -> None:
+        """A paired helper is there (pairing, a hello, a heartbeat); with ``alive`` False it is only
+        known (the box starting with its paired helpers): no units until it says hello."""
         with self._lock:
             stats = self._helpers.setdefault(name, HelperStats(name))
             stats.labels_per_second = labels_per_second or stats.labels_per_second
-            stats.last_seen = time.monotonic()
+            if alive:
+                stats.last_seen, stats.seen = time.monotonic(), True
         self._wake.set()
 
     def remove_helper(self, name: str, reason: str = "removed") -> None:
@@ -143,7 +146,7 @@ class Coordinator:
             lease.done_labels = done_labels
             stats = self._helpers.get(helper)
             if stats is not None:
-                stats.last_seen = lease.heard
+                stats.last_seen, stats.seen = lease.heard, True
                 stats.state = "working"
                 if labels_per_second > 0:
                     stats.labels_per_second = labels_per_second
@@ -237,7 +240,7 @@ class Coordinator:
                 self._release(unit_id)
         busy = {lease.helper for lease in self._leases.values()}
         for name, stats in self._helpers.items():
-            if now - stats.last_seen > self._silence:
+            if not stats.seen or now - stats.last_seen > self._silence:
                 stats.state = "silent"  # no new work until it says hello again
                 continue
             if name in busy or self._buffered_bytes() >= self._max_buffer:

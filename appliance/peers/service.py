@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +18,7 @@ from appliance.peers.engine import make_app, send_unit
 from appliance.peers.pairing import Credentials, Pairing, PairingCode, PairingError
 from appliance.peers.redisd import RedisServer
 from appliance.peers.units import DEFAULT_SAMPLES, ResultRejected, Unit, false_accept_probability
+from appliance.post.initializer import InitProgress, InitResult
 from appliance.post.metadata import PostMetadata
 
 __all__ = ["PairingError", "PeersService", "ResultRejected", "UnknownUnit"]
@@ -88,9 +90,38 @@ class PeersService:
             datadir, meta, scrypt_n, dispatch or self._dispatch, on_lie=self._lied, **options
         )
         for name in self.pairing_helpers():
-            coordinator.add_helper(name)
+            coordinator.add_helper(name, alive=False)
         self.coordinator = coordinator
         return coordinator
+
+    def run_init(
+        self,
+        datadir: Path,
+        meta: PostMetadata,
+        scrypt_n: int,
+        threads: int,
+        stop: threading.Event,
+        progress: Callable[[InitProgress], None],
+    ) -> InitResult:
+        """The job manager's init with helpers: blocking, in the caller's (low-priority) thread,
+        the same contract as ``Initializer.run`` — durable on return, resumable."""
+        coordinator = self.attach(datadir, meta, scrypt_n, local_threads=threads)
+        started, first = time.monotonic(), coordinator.writer.position
+
+        def report(snap: CoordinatorSnapshot) -> None:
+            rate = (snap.position - first) / max(1e-9, time.monotonic() - started)
+            progress(
+                InitProgress(
+                    snap.position, snap.total, snap.position - first, rate, snap.eta_seconds_with_helpers
+                )
+            )
+
+        complete = coordinator.run(stop, report)
+        rate = (coordinator.writer.position - first) / max(1e-9, time.monotonic() - started)
+        vrf = coordinator.writer.vrf
+        return InitResult(
+            complete, coordinator.writer.position, coordinator.total, vrf[0] if vrf else None, rate
+        )
 
     # ------------------------------------------------------------ what the web layer calls
 

@@ -294,6 +294,7 @@ _HELPER = _obj(
         "units_released": _INT,
         "last_seen": _NUM,
         "state": _STR,
+        "seen": _BOOL,
     }
 )
 SCHEMAS.update(

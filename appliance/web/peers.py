@@ -16,6 +16,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -181,6 +182,34 @@ async def peers_remove(request: web.Request) -> web.Response:
     if not await _peers(request).revoke(request.match_info["name"]):
         raise ApiError(404, "not_found", f"no helper named {request.match_info['name']!r}")
     return web.Response(status=204)
+
+
+# ------------------------------------------------------------------ the daemon's switch
+
+
+class HelpersRunning:
+    """What ``enable_helpers`` started: the broker and the helper API; ``stop()`` ends both."""
+
+    def __init__(self, service: PeersService, runner: web.AppRunner) -> None:
+        self.service, self.runner = service, runner
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await asyncio.to_thread(self.service.stop)
+
+
+async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
+    """Starts the broker (TLS, on ``settings.host`` only) and the helper API, hands the owner's app
+    the service (pairing card) and the job manager the init runner that uses helpers."""
+    service = PeersService(state_dir, settings.host, settings.broker_port)
+    await asyncio.to_thread(service.start)
+    runner = web.AppRunner(helper_app(service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.api_port).start()
+    app[PEERS] = service
+    app[HELPER_API_URL] = f"http://{settings.host}:{runner.addresses[0][1]}"
+    jobs.init_runner = service.run_init
+    return HelpersRunning(service, runner)
 
 
 # ------------------------------------------------------------------ python -m appliance peers-box

@@ -39,6 +39,7 @@ def _lease(service, tmp_path, meta, helper: str) -> Unit:
     coordinator = service.attach(
         tmp_path / "data", meta, N, lambda _h, unit: sent.append(unit), first_unit=64
     )
+    coordinator.add_helper(helper)  # its first hello
     coordinator.lease_pending(time.monotonic())
     return sent[0]
 

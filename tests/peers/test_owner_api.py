@@ -8,6 +8,7 @@ import time
 
 from aiohttp import web
 
+from appliance.web._http import _validator
 from appliance.web.app import errors_middleware
 from appliance.web.peers import HELPER_API_URL, PEERS, helper_app, owner_routes
 
@@ -37,6 +38,7 @@ async def test_pair_from_the_phone_then_remove(service, aiohttp_client, tmp_path
     service.coordinator.add_helper("desk", 5e4)
     service.coordinator.lease_pending(time.monotonic())
     status = await (await owner.get("/api/v1/peers")).json()
+    assert not list(_validator("Peers").iter_errors(status)), "the response matches the OpenAPI document"
     assert status["enabled"] and status["helpers"] == ["desk"] and status["samples_per_unit"] == 64
     init = status["init"]
     assert init["helpers"][0]["labels_per_second"] == 5e4 and init["helpers"][0]["state"] == "leased"
