@@ -30,6 +30,7 @@ from appliance.post.labels import merge as merge_batches
 from appliance.system.files import atomic_write_json, atomic_write_text
 
 HTTP_TIMEOUT = 60.0
+HELPER_API_PORT = 8442
 ComputeFn = Callable[[bytes, int, int, int, int], LabelBatch]
 DEFAULT_CONFIG = Path.home() / ".config" / "smeshbox-helper.json"
 
@@ -197,8 +198,26 @@ def run_worker(
     worker.start()
 
 
+def _box_url(box: str | None) -> str:
+    """``--box`` as a URL: a full URL, HOST or HOST:PORT (the helper API's port, 8442 by default),
+    or — without ``--box`` — the first Smeshbox that answers on the LAN over mDNS."""
+    if box is None:
+        import asyncio
+
+        from appliance.discovery.browser import find_smeshboxes
+
+        found = asyncio.run(find_smeshboxes(timeout=5.0, want=1))
+        if not found or not found[0].addresses:
+            raise HelperError("no Smeshbox answered on the LAN (mDNS); give its address with --box")
+        print(f"found {found[0].name} at {found[0].addresses[0]}", file=sys.stderr, flush=True)
+        box = found[0].addresses[0]
+    if "://" in box:
+        return box
+    return f"http://{box}" if ":" in box else f"http://{box}:{HELPER_API_PORT}"
+
+
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--box", help="the box's helper API, e.g. http://smeshbox.local:8442")
+    parser.add_argument("--box", help="the box (HOST, HOST:PORT or URL); found over mDNS when left out")
     parser.add_argument("--pair", metavar="CODE", help="the pairing code shown on the box's page")
     parser.add_argument("--name", default=os.uname().nodename.lower().split(".")[0][:32] or "helper")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
@@ -218,9 +237,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         if args.pair:
-            if not args.box:
-                raise HelperError("--pair needs --box")
-            box = args.box if "://" in args.box else f"http://{args.box}:8442"
+            box = _box_url(args.box)
             creds = pair(box, args.pair, args.name, args.config, measure_rate(args.threads))
             print(f"paired with {box} as {creds['helper']}", file=sys.stderr, flush=True)
         else:
