@@ -39,6 +39,7 @@ function view(card, status, parts, refresh) {
     status.helpers.length
       ? h("ul", { class: "plain" }, status.helpers.map((name) => helperRow(name, live, onRemove)))
       : h("p", { class: "muted" }, "No computer is paired."),
+    status.broker !== "up" ? h("p", { class: "error" }, `Helper broker ${status.broker}; the box goes on alone meanwhile.`) : null,
     init && init.events.length ? h("p", { class: "small" }, init.events[init.events.length - 1]) : null,
     pair, codeOut, err);
 }

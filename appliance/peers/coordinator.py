@@ -250,9 +250,14 @@ class Coordinator:
             if taken is None:
                 return
             unit = Unit(uuid.uuid4().hex, self._commitment, self.scrypt_n, *taken)
+            try:
+                self._dispatch(name, unit)
+            except Exception as exc:  # broker down or restarting: the box goes on alone meanwhile
+                self._open.append(taken)
+                self._event(f"cannot lease to helpers right now ({type(exc).__name__}: {exc})")
+                return
             self._leases[unit.unit_id] = _Lease(unit, name, now)
             stats.state = "leased"
-            self._dispatch(name, unit)
 
     def _next_local(self) -> tuple[int, int] | None:
         """The box computes the lowest range nobody holds, a small piece at a time."""

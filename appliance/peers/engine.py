@@ -46,6 +46,8 @@ def make_app(broker_url: str, ca_file: Path | str) -> Celery:
         broker_connection_max_retries=None,
         broker_transport_options={"visibility_timeout": 3600},
         broker_use_ssl=broker_ssl,
+        # the box's lease loop must not hang on a broker that is restarting: fail fast, lease later
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
     )
     return app
 

@@ -6,6 +6,7 @@ helpers runs, one ``Coordinator``. Blocking work (Redis ACL calls, judging a uni
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,12 +17,13 @@ from typing import Any
 from appliance.peers.coordinator import Coordinator, CoordinatorSnapshot, Dispatch, UnknownUnit
 from appliance.peers.engine import make_app, send_unit
 from appliance.peers.pairing import Credentials, Pairing, PairingCode, PairingError
-from appliance.peers.redisd import RedisServer
+from appliance.peers.redisd import RedisError, RedisServer
 from appliance.peers.units import DEFAULT_SAMPLES, ResultRejected, Unit, false_accept_probability
 from appliance.post.initializer import InitProgress, InitResult
 from appliance.post.metadata import PostMetadata
 
 __all__ = ["PairingError", "PeersService", "ResultRejected", "UnknownUnit"]
+log = logging.getLogger(__name__)
 
 
 class PeersService:
@@ -35,17 +37,43 @@ class PeersService:
         self._celery = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self.broker_state = "up"
         self.finished = threading.Event()
 
     def start(self) -> None:
         self.redis.start()
         self.pairing = Pairing(self.state_dir, self.redis)
         self._celery = make_app(self.redis.box_url(), self.redis.address.ca_file)
+        self._watchdog = threading.Thread(target=self._watch_broker, name="peers-broker", daemon=True)
+        self._watchdog.start()
+
+    def _watch_broker(self) -> None:
+        """Supervises redis-server: restarted with backoff if it dies; the state is in ``status()``.
+        Queues (AOF) and ACL users (ACL file) survive; helpers' workers reconnect on their own."""
+        backoff = 1.0
+        while not self._stop.wait(1.0):
+            if self.redis.running:
+                backoff = 1.0
+                continue
+            self.broker_state = "down: restarting"
+            log.warning("redis-server exited; restarting in %.0f s", backoff)
+            if self._stop.wait(backoff):
+                return
+            try:
+                self.redis.start()
+                self.broker_state = "up"
+                log.info("redis-server restarted")
+            except RedisError as exc:
+                self.broker_state = f"down: {exc}"
+                backoff = min(60.0, backoff * 2)
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        if self._watchdog is not None:
+            self._watchdog.join()
         self.redis.stop()
 
     def _dispatch(self, helper: str, unit: Unit) -> None:
@@ -179,6 +207,7 @@ class PeersService:
         snap: CoordinatorSnapshot | None = self.coordinator.snapshot() if self.coordinator else None
         return {
             "helpers": self.pairing.helpers() if self.pairing else [],
+            "broker": self.broker_state,
             "init": asdict(snap) if snap is not None else None,
             "samples_per_unit": DEFAULT_SAMPLES,
             "false_accept_if_10pct_wrong": false_accept_probability(DEFAULT_SAMPLES, 0.10),

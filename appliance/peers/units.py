@@ -73,8 +73,14 @@ class Unit:
         return unit
 
 
-def unit_labels(rate: float, seconds: float = UNIT_SECONDS, low: int = 64, high: int = 1 << 24) -> int:
-    """Labels for ~``seconds`` of work at ``rate`` labels/s, a multiple of 64, within [low, high]."""
+MAX_UNIT_LABELS = 1 << 22  # 64 MiB of labels: one upload, and what the box buffers per unit
+
+
+def unit_labels(
+    rate: float, seconds: float = UNIT_SECONDS, low: int = 64, high: int = MAX_UNIT_LABELS
+) -> int:
+    """Labels for ~``seconds`` of work at ``rate`` labels/s, a multiple of 64, within [low, high]
+    (a GPU's ten minutes exceed ``high``: it then gets several units in a row)."""
     want = int(rate * seconds) // 64 * 64
     return max(low, min(high, want))
 

@@ -303,6 +303,7 @@ SCHEMAS.update(
             {
                 "enabled": _BOOL,
                 "helpers": _list(_STR),
+                "broker": _STR,
                 "init": {
                     "oneOf": [
                         _obj(

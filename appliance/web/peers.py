@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
+from appliance.peers.units import MAX_UNIT_LABELS
 from appliance.post.metadata import PostMetadata
 from appliance.web._http import ApiError, ok
 
@@ -28,7 +29,7 @@ SERVICE = web.AppKey("peers_service", PeersService)
 # On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
 PEERS = web.AppKey("peers", PeersService)
 HELPER_API_URL = web.AppKey("peers_helper_api", str)
-MAX_UNIT_BYTES = 64 << 20
+MAX_UNIT_BYTES = MAX_UNIT_LABELS * 16
 owner_routes = web.RouteTableDef()
 
 
@@ -157,6 +158,7 @@ async def peers_status(request: web.Request) -> web.Response:
             {
                 "enabled": False,
                 "helpers": [],
+                "broker": "off",
                 "init": None,
                 "samples_per_unit": 0,
                 "false_accept_if_10pct_wrong": 0.0,

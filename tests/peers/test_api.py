@@ -154,3 +154,21 @@ def test_broker_acl_and_tls(service, tmp_path) -> None:
     assert service.pairing.revoke("pc2")
     with pytest.raises(redis.AuthenticationError):
         address.client("pc2", other.broker_password).ping()
+
+
+def test_broker_restarted_after_a_crash(service) -> None:
+    creds = service.pairing.pair(service.new_code().code, "pc1")
+    service.redis.client().lpush("helper.pc1", b"queued")
+    service.redis._proc.kill()  # redis-server dies
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            conn = service.redis.address.client("pc1", creds.broker_password)
+            if conn.ping() and service.status()["broker"] == "up":
+                break
+        except redis.ConnectionError:
+            continue
+    else:
+        raise AssertionError(f"the broker did not come back: {service.broker_state}")
+    assert conn.lrange("helper.pc1", 0, -1) == [b"queued"], "the queue survives (append-only file)"

@@ -73,7 +73,7 @@ def test_truncated_or_oversized_upload_is_not_a_lie(honest) -> None:
 
 def test_sizing_and_false_accept_bound() -> None:
     assert unit_labels(2000.0) == 1_200_000  # ten minutes of a Pi-class rate
-    assert unit_labels(0.0) == 64 and unit_labels(1e9) == 1 << 24
+    assert unit_labels(0.0) == 64 and unit_labels(1e9) == 1 << 22
     assert false_accept_probability(64, 1.0) == 0.0
     assert false_accept_probability(64, 0.10) == pytest.approx(0.9**64)
     assert false_accept_probability(64, 0.10) < 0.002
