@@ -266,6 +266,7 @@ def test_lying_helper_is_caught_and_unpaired(tmp_path: Path, netns, reference: P
     try:
         line = box.wait_for("event")
         assert "liar sent wrong labels" in line["event"], line
+        assert liar.wait(30) == 4, "the unpaired helper is refused and stops"
         done = box.wait_for("done")
         assert done["done"] is True and done["status"]["helpers"] == []
         assert done["status"]["init"]["rejected_units"] >= 1

@@ -4,13 +4,18 @@ is checked for every documented route in tests/web.)"""
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
+from pathlib import Path
 
 from aiohttp import web
 
 from appliance.web._http import _validator
 from appliance.web.app import errors_middleware
 from appliance.web.peers import HELPER_API_URL, PEERS, helper_app, owner_routes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_pair_from_the_phone_then_remove(service, aiohttp_client, tmp_path, tiny_meta) -> None:
@@ -52,3 +57,32 @@ async def test_pair_from_the_phone_then_remove(service, aiohttp_client, tmp_path
     assert resp.status == 401
     status = await (await owner.get("/api/v1/peers")).json()
     assert status["helpers"] == [] and any("desk removed" in e for e in status["init"]["events"])
+
+
+async def test_helper_cli_refusals(service, aiohttp_client, tmp_path) -> None:
+    helpers = await aiohttp_client(helper_app(service))
+    base = str(helpers.make_url("")).rstrip("/")
+
+    async def helper(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "appliance",
+            "helper",
+            "--config",
+            str(tmp_path / "h.json"),
+            *args,
+            cwd=ROOT,
+            stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode, err.decode()
+
+    service.new_code()
+    code, err = await helper("--pair", "WRONG234", "--box", base, "--threads", "1")
+    assert code == 1 and "error: pairing refused (403): wrong pairing code" in err
+    code, err = await helper("--box", base)
+    assert code == 1 and "not paired yet" in err and "--pair CODE" in err
+    code, err = await helper("--pair", "X", "--box", "http://127.0.0.1:9")
+    assert code == 1 and "cannot reach the box" in err
