@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -39,12 +40,22 @@ class HelperError(RuntimeError):
     """The box refused or could not be reached; the message says why."""
 
 
+def _first_use_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class BoxClient:
     """The box's helper API over HTTP (stdlib client: a helper installs nothing beyond the package)."""
 
-    def __init__(self, base: str, token: str | None = None) -> None:
+    def __init__(self, base: str, token: str | None = None, ca_file: Path | str | None = None) -> None:
         self.base = base.rstrip("/")
         self.token = token
+        # With the box CA (after pairing) every certificate is verified; before it, the pairing
+        # call accepts the box's certificate as it is (trust on first use, within the code's window).
+        self._tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file else _first_use_context()
 
     def _call(self, method: str, path: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
         headers = {"Content-Type": content_type}
@@ -52,7 +63,7 @@ class BoxClient:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=self._tls) as response:
                 return response.status, json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as exc:
             try:
@@ -180,7 +191,7 @@ def run_worker(
     ca_file = Path(str(creds["ca_file"]))
     address = RedisAddress(str(creds["broker_host"]), int(creds["broker_port"]), ca_file)
     app = make_app(address.url(str(creds["broker_user"]), str(creds["broker_password"])), ca_file)
-    client = BoxClient(str(creds["box"]), str(creds["token"]))
+    client = BoxClient(str(creds["box"]), str(creds["token"]), ca_file)
     runner = runner or UnitRunner(client, threads, piece, compute)
     bind_runner(app, runner)
     rate = float(creds.get("labels_per_second", 0.0) or 0.0)
@@ -213,7 +224,7 @@ def _box_url(box: str | None) -> str:
         box = found[0].addresses[0]
     if "://" in box:
         return box
-    return f"http://{box}" if ":" in box else f"http://{box}:{HELPER_API_PORT}"
+    return f"https://{box}" if ":" in box else f"https://{box}:{HELPER_API_PORT}"
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from appliance.peers.tlsca import ensure_ca
+from appliance.peers.tlsca import TlsFiles, ensure_ca
 from appliance.system.files import atomic_write_text
 
 BOX_USER = "box"
@@ -119,6 +119,7 @@ class RedisServer:
             port = int(port_file.read_text())
         self.port = port or free_port(host)
         self._proc: subprocess.Popen[bytes] | None = None
+        self.tls: TlsFiles | None = None
         self._password_file = self.state_dir / "box.password"
 
     @property
@@ -141,7 +142,7 @@ class RedisServer:
             digest = hashlib.sha256(self.box_password.encode()).hexdigest()
             text += f"user {BOX_USER} on #{digest} ~* &* +@all\n"
             atomic_write_text(acl, text, mode=0o600)
-        tls = ensure_ca(self.state_dir / "tls", self.host)
+        tls = self.tls = ensure_ca(self.state_dir / "tls", self.host)
         config = self.state_dir / "redis.conf"
         atomic_write_text(
             config,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,12 @@ class TlsFiles:
     server_cert: Path
     server_key: Path
 
+    def server_context(self) -> ssl.SSLContext:
+        """What the helper API serves with (the broker's certificate, signed by the box CA)."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        return context
+
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
@@ -48,8 +55,12 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+BOX_NAMES = ("smeshbox.local", "localhost")
+
+
 def ensure_ca(directory: Path | str, host: str) -> TlsFiles:
-    """Creates the CA (once) and a server certificate for ``host`` (again if the host changed)."""
+    """Creates the CA (once) and a server certificate for ``host`` and the box's mDNS name (again
+    if the host changed). The same certificate serves the broker and the helper API."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
@@ -90,7 +101,10 @@ def ensure_ca(directory: Path | str, host: str) -> TlsFiles:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=SERVER_DAYS))
-        .add_extension(x509.SubjectAlternativeName([_san(host)]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([_san(host), *(x509.DNSName(n) for n in BOX_NAMES if n != host)]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
     )

@@ -189,6 +189,17 @@ async def peers_remove(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ the daemon's switch
 
 
+async def serve_helper_api(service: PeersService, host: str, port: int) -> web.AppRunner:
+    """The helper API over TLS with the box CA's certificate: tokens and labels never cross the LAN
+    in clear. A helper pins the CA it received when pairing (the pairing call itself trusts the
+    first certificate it sees; the one-time code is what authenticates that exchange)."""
+    assert service.redis.tls is not None, "start the service first"
+    runner = web.AppRunner(helper_app(service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, ssl_context=service.redis.tls.server_context()).start()
+    return runner
+
+
 class HelpersRunning:
     """What ``enable_helpers`` started: the broker and the helper API; ``stop()`` ends both."""
 
@@ -205,11 +216,9 @@ async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, setti
     the service (pairing card) and the job manager the init runner that uses helpers."""
     service = PeersService(state_dir, settings.host, settings.broker_port)
     await asyncio.to_thread(service.start)
-    runner = web.AppRunner(helper_app(service), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.api_port).start()
+    runner = await serve_helper_api(service, settings.host, settings.api_port)
     app[PEERS] = service
-    app[HELPER_API_URL] = f"http://{settings.host}:{runner.addresses[0][1]}"
+    app[HELPER_API_URL] = f"https://{settings.host}:{runner.addresses[0][1]}"
     jobs.init_runner = service.run_init
     return HelpersRunning(service, runner)
 
@@ -248,15 +257,12 @@ async def _serve(args: argparse.Namespace) -> int:
     meta.validate()
     service = PeersService(args.state, args.host)
     await asyncio.to_thread(service.start)
-    runner = web.AppRunner(helper_app(service))
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.api_port)
-    await site.start()
+    runner = await serve_helper_api(service, args.host, args.api_port)
     port = runner.addresses[0][1]
     code = service.new_code()
     print(
         json.dumps(
-            {"api": f"http://{args.host}:{port}", "code": code.code, "broker_port": service.redis.port}
+            {"api": f"https://{args.host}:{port}", "code": code.code, "broker_port": service.redis.port}
         ),
         flush=True,
     )

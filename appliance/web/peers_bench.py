@@ -25,15 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from appliance.peers.service import PeersService
 from appliance.peers.units import DEFAULT_SAMPLES, ResultRejected, Unit, judge, unit_labels
 from appliance.post.initializer import Initializer
 from appliance.post.labels import compute_batch
 from appliance.post.metadata import PostMetadata
 from appliance.post.params import commitment, vrf_threshold
-from appliance.web.peers import helper_app
+from appliance.web.peers import serve_helper_api
 
 NODE, ATX = bytes([7]) * 32, bytes([8]) * 32
 
@@ -55,10 +53,8 @@ def _rate(fn: Any, count: int) -> float:
 async def _combined(args: argparse.Namespace, meta: PostMetadata, work: Path) -> dict[str, Any]:
     service = PeersService(work / "state")
     await asyncio.to_thread(service.start)
-    runner = web.AppRunner(helper_app(service))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    api = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    runner = await serve_helper_api(service, "127.0.0.1", 0)
+    api = f"https://127.0.0.1:{runner.addresses[0][1]}"
     helper_args = [
         sys.executable,
         "-m",

@@ -30,7 +30,8 @@ class LyingRunner(UnitRunner):
 def main() -> None:
     box, code, config = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     creds = pair(box, code, "liar", config, 1000.0)
-    run_worker(creds, 1, runner=LyingRunner(BoxClient(box, str(creds["token"])), 1), hello_seconds=0.5)
+    client = BoxClient(box, str(creds["token"]), str(creds["ca_file"]))
+    run_worker(creds, 1, runner=LyingRunner(client, 1), hello_seconds=0.5)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from aiohttp import web
 
 from appliance.config import HelpersSettings
+from appliance.peers.tlsca import ensure_ca
 from appliance.post.initializer import Initializer
 from appliance.post.layout import file_name
 from appliance.post.metadata import read_metadata
@@ -32,9 +36,17 @@ async def test_enable_helpers_and_run_an_init(tmp_path: Path, tiny_meta) -> None
             data=json.dumps({"code": code, "name": "pc"}).encode(),
             headers={"Content-Type": "application/json"},
         )
+        box_ca = ssl.create_default_context(cafile=str(running.service.redis.tls.ca_cert))
+        assert app[HELPER_API_URL].startswith("https://")
         reply = await asyncio.to_thread(
-            lambda: json.loads(urllib.request.urlopen(request, timeout=10).read())
+            lambda: json.loads(urllib.request.urlopen(request, timeout=10, context=box_ca).read())
         )
+        ensure_ca(tmp_path / "stranger", "127.0.0.1")
+        stranger = ssl.create_default_context(cafile=str(tmp_path / "stranger" / "ca.pem"))
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            await asyncio.to_thread(
+                urllib.request.urlopen, app[HELPER_API_URL] + "/", timeout=10, context=stranger
+            )
         assert reply["queue"] == "helper.pc" and reply["broker_port"] == running.service.redis.port
 
         stop, seen = threading.Event(), []
