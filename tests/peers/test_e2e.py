@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 NODE, ATX = "01" * 32, "02" * 32
 N = 4096
-META = PostMetadata(bytes.fromhex(NODE), bytes.fromhex(ATX), 8192, 3, 64 << 10)  # 6 files, 24576 labels
+META = PostMetadata(bytes.fromhex(NODE), bytes.fromhex(ATX), 8192, 2, 64 << 10)  # 4 files, 16384 labels
 _COUNTER = itertools.count()
 
 
