@@ -65,6 +65,7 @@ class CoordinatorSnapshot:
     eta_seconds_box_only: float | None = None
     eta_seconds_with_helpers: float | None = None
     events: list[str] = field(default_factory=list)
+    event_count: int = 0  # events ever; ``events`` keeps the last 20
 
 
 class Coordinator:
@@ -113,6 +114,7 @@ class Coordinator:
         self._rejected = 0
         self._accepted_ids: set[str] = set()
         self._events: list[str] = []
+        self._event_count = 0
         self._box_rate = 0.0
         self._rng = random.SystemRandom()
 
@@ -326,4 +328,5 @@ class Coordinator:
                 left / self._box_rate if self._box_rate else None,
                 left / combined if combined else None,
                 list(self._events),
+                self._event_count,
             )

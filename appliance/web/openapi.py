@@ -317,6 +317,7 @@ SCHEMAS.update(
                                 "eta_seconds_box_only": _OPT_NUM,
                                 "eta_seconds_with_helpers": _OPT_NUM,
                                 "events": _list(_STR),
+                                "event_count": _INT,
                             }
                         ),
                         {"type": "null"},

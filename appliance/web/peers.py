@@ -285,10 +285,11 @@ async def _serve(args: argparse.Namespace) -> int:
     )
     printed = 0
     while not stop.is_set():  # events as JSON lines: what a supervisor (or a test) can follow live
-        events = service.status()["init"]["events"] if service.coordinator else []
-        for event in events[printed:] if len(events) > printed else []:
-            print(json.dumps({"event": event}), flush=True)
-        printed = len(events)
+        snap = service.coordinator.snapshot() if service.coordinator else None
+        if snap is not None and snap.event_count > printed:
+            for event in snap.events[-(snap.event_count - printed) :]:
+                print(json.dumps({"event": event}), flush=True)
+            printed = snap.event_count
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.2)
     print(json.dumps({"done": service.finished.is_set(), "status": service.status()}), flush=True)
