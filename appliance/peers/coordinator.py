@@ -204,7 +204,8 @@ class Coordinator:
     # ------------------------------------------------------------ the box's loop
 
     def _event(self, text: str) -> None:
-        self._events = ([*self._events, text])[-20:]
+        self._events = [*self._events, text][-20:]
+        self._event_count += 1
 
     def _take(self, count: int) -> tuple[int, int] | None:
         """The lowest open range (released) or a fresh one of up to ``count`` labels."""

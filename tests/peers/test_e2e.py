@@ -136,7 +136,7 @@ class Box:
 
     def read(self) -> dict:
         line = self.proc.stdout.readline()
-        assert line, f"the box exited ({self.proc.wait()})"
+        assert line, f"the box exited ({self.proc.wait()}) after {self.lines}"
         self.lines.append(json.loads(line))
         return self.lines[-1]
 
