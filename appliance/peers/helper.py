@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import re
 import ssl
 import sys
 import threading
@@ -227,10 +229,16 @@ def _box_url(box: str | None) -> str:
     return f"https://{box}" if ":" in box else f"https://{box}:{HELPER_API_PORT}"
 
 
+def _default_name() -> str:
+    """This computer's name as a helper name (platform.node works on Linux, Windows and macOS)."""
+    name = re.sub(r"[^a-z0-9-]", "-", platform.node().lower().split(".")[0]).strip("-")[:32]
+    return name or "helper"
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--box", help="the box (HOST, HOST:PORT or URL); found over mDNS when left out")
     parser.add_argument("--pair", metavar="CODE", help="the pairing code shown on the box's page")
-    parser.add_argument("--name", default=os.uname().nodename.lower().split(".")[0][:32] or "helper")
+    parser.add_argument("--name", default=_default_name(), help="how the box lists this computer")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--heartbeat-labels", type=int, default=4096, help="labels between heartbeats")
