@@ -35,11 +35,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", help="HOST:PORT of the web API (default 0.0.0.0:80)")
     parser.add_argument("--dev", action="store_true", help="local default: file-backed drives, small PoST")
     parser.add_argument("--no-web", action="store_true", help="do not start the web app")
-    parser.add_argument(
-        "--announce",
-        action="store_true",
-        help="announce the box over mDNS on every LAN interface (the box's unit sets it)",
-    )
+    parser.add_argument("--announce", action="store_true",
+                        help="announce the box over mDNS on every LAN interface (the box's unit sets it)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--status-interval", type=float, default=STATUS_INTERVAL, help=argparse.SUPPRESS)
     # tests: the --dev devnet's timings x this (6 = 60-second epochs)
@@ -91,13 +88,9 @@ def run(args: argparse.Namespace) -> int:
         scale = args.devnet_time_scale
         if scale is not None and not 0.1 <= scale <= 100:
             raise ValueError(f"--devnet-time-scale must be between 0.1 and 100, got {scale}")
-        network = (
-            dev_network(
-                layout, config.post.labels_per_unit, config.post.scrypt_n, *([] if scale is None else [scale])
-            )
-            if args.dev
-            else box_network(layout)
-        )
+        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n,
+                               *([] if scale is None else [scale]))
+                   if args.dev else box_network(layout))
         config.post = post_settings_for(config.post, network)  # type: ignore[assignment]
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
         daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web, network=network)
@@ -112,14 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 class Daemon:
-    def __init__(
-        self,
-        layout: StateLayout,
-        config: DaemonConfig,
-        dev: bool = False,
-        web: bool = True,
-        network: object | None = None,
-    ) -> None:
+    def __init__(self, layout: StateLayout, config: DaemonConfig, dev: bool = False,
+                 web: bool = True, network: object | None = None) -> None:
         self.layout, self.config, self.dev, self.web = layout, config, dev, web
         self.network = network
         self.announce = False
@@ -160,24 +147,13 @@ class Daemon:
             if self.network is not None:
                 from appliance.wiring import Extras
 
-                extras = Extras(
-                    self.layout,
-                    self.config,
-                    bus,
-                    self.network,
-                    self.dev,  # type: ignore[arg-type]
-                    announce=self.announce,
-                    on_restart=self.request_restart,
-                )
+                extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
+                                announce=self.announce, on_restart=self.request_restart)
                 try:
                     await extras.start(drives, jobs, self.web)
                 except OSError as exc:
-                    log.error(
-                        "cannot listen on %s:%s: %s",
-                        self.config.listen_host,
-                        self.config.listen_port,
-                        exc.strerror or exc,
-                    )
+                    log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
+                              exc.strerror or exc)
                     return 1
             notifier.start_watchdog()
             notifier.ready(self._status(drives, jobs))
@@ -210,9 +186,8 @@ class Daemon:
             eta = f", ETA {job.eta_seconds:.0f}s" if job.eta_seconds else ""
             rate = f", {job.labels_per_second:.0f} labels/s" if job.labels_per_second else ""
             why = f" ({'; '.join(job.paused_by) or job.reason})" if job.paused_by or job.reason else ""
-            parts.append(
-                f"{job.drive_id[:8]} {job.state.value} {job.position}/{job.total} {pct:.1f}%{rate}{eta}{why}"
-            )
+            parts.append(f"{job.drive_id[:8]} {job.state.value} {job.position}/{job.total} "
+                         f"{pct:.1f}%{rate}{eta}{why}")
         offered = [d for d in drives.snapshot() if d.state.value == "offered"]  # type: ignore[attr-defined]
         if offered:
             parts.append(f"{len(offered)} drive(s) offered for formatting")

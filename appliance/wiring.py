@@ -88,17 +88,12 @@ def box_network(layout: StateLayout) -> Network:
     with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
         data = json.loads(path.read_text())
         hrp, golden = str(data.get("hrp", hrp)), data.get("golden_atx")
-    return Network(
-        hrp=hrp,
-        node_state_dir=layout.root / "node",
-        build=build,
-        commitment_atx_id=golden if isinstance(golden, str) and len(golden) == 64 else None,
-    )
+    return Network(hrp=hrp, node_state_dir=layout.root / "node", build=build,
+                   commitment_atx_id=golden if isinstance(golden, str) and len(golden) == 64 else None)
 
 
-def dev_network(
-    layout: StateLayout, labels_per_unit: int, scrypt_n: int, time_scale: float = DEV_TIME_SCALE
-) -> Network:
+def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
+                time_scale: float = DEV_TIME_SCALE) -> Network:
     """The built-in devnet, in process, sized like the --dev drives' PoST data.
 
     The genesis time is kept in the state folder so the golden ATX — which the dev datasets commit
@@ -117,19 +112,15 @@ def dev_network(
         name: getattr(base, name) * time_scale
         for name in ("layer_duration", "phase_shift", "cycle_gap", "grace_period", "network_delay")
     }
-    devnet = Devnet(
-        DevnetConfig(**scaled, genesis=genesis, labels_per_unit=labels_per_unit, scrypt_n=scrypt_n, hrp="sm")
-    )
+    devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=labels_per_unit,
+                                 scrypt_n=scrypt_n, hrp="sm"))
     state = layout.root / "node-devnet"
     shutil.rmtree(state, ignore_errors=True)  # the devnet forgot its chain: so must the node
     return Network(
-        hrp=devnet.config.hrp,
-        node_state_dir=state,
+        hrp=devnet.config.hrp, node_state_dir=state,
         build=lambda coinbase: devnet.node_config(coinbase=coinbase) if devnet.gateway_url else None,
-        proof_config=devnet.proof_config(),
-        commitment_atx_id=devnet.golden_atx.hex(),
-        devnet=devnet,
-        time_source=devnet.time,
+        proof_config=devnet.proof_config(), commitment_atx_id=devnet.golden_atx.hex(),
+        devnet=devnet, time_source=devnet.time,
         default_coinbase=bytes(4) + hashlib.blake2b(b"smeshbox-devnet-coinbase", digest_size=20).digest(),
     )
 
@@ -152,18 +143,14 @@ def node_view(status: SupervisorStatus) -> ws.NodeView:
 def identity_view(ident: IdentityStatus) -> ws.IdentityView:
     line = f"{ident.status} — {ident.error}" if ident.error else ident.status
     return ws.IdentityView(
-        node_id=ident.node_id,
-        status=line,
-        poet_registrations=[
-            ws.PoetRegistration(r.poet, r.round_id, r.round_end) for r in ident.poet_registrations
-        ],
+        node_id=ident.node_id, status=line,
+        poet_registrations=[ws.PoetRegistration(r.poet, r.round_id, r.round_end)
+                            for r in ident.poet_registrations],
         last_proof_seconds=ident.last_proof_seconds,
         cycle_gap_budget_seconds=ident.cycle_gap_budget_seconds,
         atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at) for a in ident.atx_history],
-        next_deadline=ident.next_deadline,
-        next_deadline_what=ident.next_deadline_what,
-        eligible_layers=list(ident.eligible_layers),
-        proposals_published=ident.proposals_published,
+        next_deadline=ident.next_deadline, next_deadline_what=ident.next_deadline_what,
+        eligible_layers=list(ident.eligible_layers), proposals_published=ident.proposals_published,
     )
 
 
@@ -187,13 +174,10 @@ class BoxStatus:
             found = self.discovery.snapshot()  # type: ignore[attr-defined]
             name = found.hostname or found.name or name
         return ws.BoxView(
-            version=__version__,
-            uptime_seconds=_uptime(),
+            version=__version__, uptime_seconds=_uptime(),
             cpu_temp_c=shot.cpu_temp_c if shot else None,
-            throttled=bool(shot and shot.throttled),
-            undervoltage=bool(shot and shot.undervoltage),
-            disks=disks,
-            hostname=name,
+            throttled=bool(shot and shot.throttled), undervoltage=bool(shot and shot.undervoltage),
+            disks=disks, hostname=name,
         )
 
 
@@ -216,19 +200,10 @@ class OtaUpdates:
         return ws.UpdateView(
             current_version=shot.version,
             available_version=(shot.available or {}).get("version"),
-            phase=shot.phase,
-            downloaded_bytes=shot.downloaded,
-            total_bytes=shot.total,
+            phase=shot.phase, downloaded_bytes=shot.downloaded, total_bytes=shot.total,
             error=shot.error or "",
-            last_result=ws.UpdateResult(
-                last.from_version,
-                last.to_version,
-                last.outcome,  # type: ignore[arg-type]
-                last.reason,
-                last.at,
-            )
-            if last
-            else None,
+            last_result=ws.UpdateResult(last.from_version, last.to_version, last.outcome,  # type: ignore[arg-type]
+                                        last.reason, last.at) if last else None,
         )
 
     async def start(self, version: str) -> None:
@@ -306,11 +281,8 @@ class Extras:
         if self.network.devnet is not None:
             await self.network.devnet.start()  # type: ignore[attr-defined]
             self.started.append(self.network.devnet)
-            log.info(
-                "devnet: gateway %s, PoETs %s",
-                self.network.devnet.gateway_url,  # type: ignore[attr-defined]
-                ", ".join(self.network.devnet.poet_urls),
-            )  # type: ignore[attr-defined]
+            log.info("devnet: gateway %s, PoETs %s", self.network.devnet.gateway_url,  # type: ignore[attr-defined]
+                     ", ".join(self.network.devnet.poet_urls))  # type: ignore[attr-defined]
         self.settings = settings = SettingsStore(
             self.layout.root / "web", functools.partial(parse_address, hrp=self.network.hrp), self.bus
         )
@@ -323,22 +295,12 @@ class Extras:
                     found.append(await asyncio.to_thread(store.load, volume.identity))
             return found
 
-        provider = JobsPostProvider(
-            jobs,
-            self.network.proof_config,  # type: ignore[arg-type]
-            nonces=288,
-            threads=self.config.post.threads,
-            fast_mode=False if self.dev else None,
-        )
+        provider = JobsPostProvider(jobs, self.network.proof_config,  # type: ignore[arg-type]
+                                    nonces=288, threads=self.config.post.threads,
+                                    fast_mode=False if self.dev else None)
         self.supervisor = NodeSupervisor(
-            self.bus,
-            self.network.node_state_dir,
-            provider,
-            self.network.node_config,
-            self.network.hrp,
-            lambda: settings.current.reward_address,
-            identities,
-            self.network.time_source,  # type: ignore[arg-type]
+            self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
+            lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
             default_coinbase=self.network.default_coinbase,
         )
         await self.supervisor.start()
@@ -353,20 +315,16 @@ class Extras:
         from appliance.discovery import DiscoveryConfig, DiscoveryManager
         from appliance.hw import HwConfig, HwManager
 
-        hw_config = (
-            HwConfig(i2c_bus=None, simulate_display=True, display_png=self.layout.root / "oled.png")
-            if self.dev
-            else HwConfig()
-        )
+        hw_config = (HwConfig(i2c_bus=None, simulate_display=True, display_png=self.layout.root / "oled.png")
+                     if self.dev else HwConfig())
         self.hw = HwManager(self.bus, hw_config)
         await self.hw.start()
         self.started.append(self.hw)
         # Only the box announces (its unit passes --announce): mDNS from a developer's machine or a
         # test run would reach a real LAN.
         self.discovery = DiscoveryManager(
-            DiscoveryConfig(
-                box_short_id(self.layout), self.config.listen_port, interfaces=None if self.announce else ()
-            ),
+            DiscoveryConfig(box_short_id(self.layout), self.config.listen_port,
+                            interfaces=None if self.announce else ()),
             self.bus,
         )
         try:
@@ -385,9 +343,7 @@ class Extras:
         supervisor = self.supervisor
         assert supervisor is not None
         services = ws.AppServices(
-            bus=self.bus,
-            state_dir=self.layout.root / "web",
-            version=__version__,
+            bus=self.bus, state_dir=self.layout.root / "web", version=__version__,
             drives=DrivesView(drives, jobs),  # type: ignore[arg-type]
             node=_Snapshot(lambda: node_view(supervisor.snapshot())),
             identity=ws.StoreIdentity(store),
@@ -402,9 +358,8 @@ class Extras:
         if self.config.helpers.host:
             from appliance.web.peers import enable_helpers
 
-            self.started.append(
-                await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
-            )
+            helpers = await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
+            self.started.append(helpers)
         return await serve(app, self.config.listen_host, self.config.listen_port)
 
     async def _screen(self, jobs: object) -> None:
@@ -431,12 +386,8 @@ class Extras:
         else:
             node = self.supervisor.snapshot() if self.supervisor else None
             state = "smeshing" if node and node.running else "setup"
-        self.hw.set_status(
-            name=found.name if found and found.name else "Smeshbox",  # type: ignore[attr-defined]
-            ip=ip,
-            url=url,
-            state=state,
-        )
+        self.hw.set_status(name=found.name if found and found.name else "Smeshbox",  # type: ignore[attr-defined]
+                           ip=ip, url=url, state=state)
 
     def _updates(self) -> ws.UpdateService:
         """OTA on an image built by image/ (it carries a release record); elsewhere there is no
@@ -444,10 +395,8 @@ class Extras:
         from appliance.ota.config import OtaConfig
 
         if self.ota is None:
-            return NoUpdates(
-                f"no release record at {OtaConfig.from_env().release_file}: "
-                "updates come with the Smeshbox OS image"
-            )
+            return NoUpdates(f"no release record at {OtaConfig.from_env().release_file}: "
+                             "updates come with the Smeshbox OS image")
         return OtaUpdates(self.ota)
 
     async def _start_ota(self) -> None:

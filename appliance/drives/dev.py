@@ -23,17 +23,13 @@ log = logging.getLogger(__name__)
 NAMES = ("drive-a", "drive-b")
 IMAGE_SIZE = 96 << 20
 # Small PoST so progress shows within seconds and a drive completes within minutes on a laptop.
-DEV_POST = PostSettings(
-    labels_per_unit=1 << 16, scrypt_n=2048, max_file_size=4 << 20, free_margin=8 << 20, max_units=8, threads=1
-)
+DEV_POST = PostSettings(labels_per_unit=1 << 16, scrypt_n=2048, max_file_size=4 << 20,
+                        free_margin=8 << 20, max_units=8, threads=1)
 
 
 def dev_config(config: DaemonConfig, layout: StateLayout) -> DaemonConfig:
     return dataclasses.replace(
-        config,
-        listen_host="127.0.0.1",
-        listen_port=8080,
-        post=DEV_POST,
+        config, listen_host="127.0.0.1", listen_port=8080, post=DEV_POST,
         loop_backing_dirs=[*config.loop_backing_dirs, str(layout.dev_drives)],
     )
 
@@ -73,17 +69,11 @@ class DevDrives:
             (top / DATA_SUBDIR).mkdir(parents=True, exist_ok=True)
             ident = f"dev-{name}"
             identity = store.load(ident) if store.exists(ident) else store.generate(ident)
-            await self.jobs.volume_ready(
-                Volume(
-                    drive_id=f"dev-{name}",
-                    mountpoint=top,
-                    datadir=top / DATA_SUBDIR,
-                    identity=ident,
-                    node_id=identity.node_id,
-                    read_only=False,
-                    has_data=(top / DATA_SUBDIR / "postdata_metadata.json").exists(),
-                )
-            )
+            await self.jobs.volume_ready(Volume(
+                drive_id=f"dev-{name}", mountpoint=top, datadir=top / DATA_SUBDIR, identity=ident,
+                node_id=identity.node_id, read_only=False,
+                has_data=(top / DATA_SUBDIR / "postdata_metadata.json").exists(),
+            ))
 
     async def stop(self) -> None:
         """Detaches the loop devices this run attached (the drive manager unmounted them)."""

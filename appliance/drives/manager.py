@@ -203,14 +203,8 @@ class DriveManager:
     def _on_event(self, event: BlockEvent) -> None:
         disk = event.name if event.devtype != "partition" else probe.parent_disk(event.name)
         if event.action == "remove" and event.devtype == "partition":
-            disk = next(
-                (
-                    d.name
-                    for d in self._drives.values()
-                    if any(p.name == event.name for p in d.info.partitions)
-                ),
-                disk,
-            )
+            disk = next((d.name for d in self._drives.values()
+                         if any(p.name == event.name for p in d.info.partitions)), disk)
         task = asyncio.get_running_loop().create_task(self._examine(disk, event.properties))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -273,8 +267,7 @@ class DriveManager:
         if not volumes:
             drive.state = DriveState.OFFERED
             drive.reason = (
-                f"{len(info.partitions)} partition(s) without a filesystem the box knows"
-                if info.partitions
+                f"{len(info.partitions)} partition(s) without a filesystem the box knows" if info.partitions
                 else "empty: no partition table and no filesystem"
             )
             return
@@ -290,9 +283,8 @@ class DriveManager:
         drive.state = DriveState.OFFERED
         drive.reason = "; ".join(notes)
 
-    async def _inspect_volume(
-        self, drive: _Drive, dev: str, fs_type: str, fs_uuid: str, label: str | None
-    ) -> str | None:
+    async def _inspect_volume(self, drive: _Drive, dev: str, fs_type: str, fs_uuid: str,
+                              label: str | None) -> str | None:
         """Mounts one filesystem read-only and decides. None = decided (state set), else a note."""
         devnode = f"/dev/{dev}"
         target = self.layout.drives / fs_uuid
@@ -333,19 +325,15 @@ class DriveManager:
         drive.volume = volume
         drive.free_bytes = await asyncio.to_thread(_free_bytes, target)
         drive.state = DriveState.ACTIVE
-        drive.reason = (
-            ("this box's dataset" if known_here else "PoST data adopted")
-            if volume.has_data
+        drive.reason = ("this box's dataset" if known_here else "PoST data adopted") if volume.has_data \
             else "new dataset"
-        )
         self._missing.pop(fs_uuid, None)
         self._publish()
         await self.listener.volume_ready(volume)
         return None
 
-    async def _prepare(
-        self, drive: _Drive, target: Path, datadir: Path | None, fs_uuid: str, read_only: bool
-    ) -> Volume:
+    async def _prepare(self, drive: _Drive, target: Path, datadir: Path | None, fs_uuid: str,
+                       read_only: bool) -> Volume:
         record = self._records.get(fs_uuid, {})
         if datadir is not None:
             node_id = await asyncio.to_thread(_metadata_node_id, datadir)
@@ -353,30 +341,19 @@ class DriveManager:
         else:
             datadir = target / DATA_SUBDIR
             name = str(record.get("identity") or f"drive-{fs_uuid.replace('-', '')[:12]}")
-            node_id = (
-                self.identities.load(name) if self.identities.exists(name) else self.identities.generate(name)
-            ).node_id
+            node_id = (self.identities.load(name) if self.identities.exists(name)
+                       else self.identities.generate(name)).node_id
         if not read_only:
             await asyncio.to_thread(ops.remount_rw, target)
             datadir.mkdir(exist_ok=True)
         self._records[fs_uuid] = {
-            "identity": name,
-            "node_id": node_id.hex(),
-            "datadir": str(datadir.relative_to(target)),
-            "model": drive.info.model,
-            "serial": drive.info.serial,
-            "size": drive.info.size,
+            "identity": name, "node_id": node_id.hex(), "datadir": str(datadir.relative_to(target)),
+            "model": drive.info.model, "serial": drive.info.serial, "size": drive.info.size,
         }
         await asyncio.to_thread(atomic_write_json, self.layout.drives_db, self._records)
-        return Volume(
-            drive_id=fs_uuid,
-            mountpoint=target,
-            datadir=datadir,
-            identity=name,
-            node_id=node_id,
-            read_only=read_only,
-            has_data=(datadir / METADATA_FILE).is_file(),
-        )
+        return Volume(drive_id=fs_uuid, mountpoint=target, datadir=datadir, identity=name,
+                      node_id=node_id, read_only=read_only,
+                      has_data=(datadir / METADATA_FILE).is_file())
 
     def _identity_for(self, node_id: bytes, datadir: Path, top: Path) -> str:
         """The identity of a dataset: one the box has, or a ``*.key`` beside the data (imported)."""
@@ -450,21 +427,11 @@ class DriveManager:
     def _snap(self, drive: _Drive) -> DriveSnapshot:
         info, vol = drive.info, drive.volume
         return DriveSnapshot(
-            id=drive.id,
-            state=drive.state,
-            reason=drive.reason,
-            devnode=info.devnode,
-            bus=info.bus,
-            model=info.model,
-            serial=info.serial,
-            size=info.size,
-            read_only=info.read_only,
-            fs_type=info.fs_type,
-            fs_uuid=drive.fs_uuid or info.fs_uuid,
-            mountpoint=str(vol.mountpoint) if vol else None,
-            datadir=str(vol.datadir) if vol else None,
-            node_id=vol.node_id.hex() if vol else None,
-            identity=vol.identity if vol else None,
+            id=drive.id, state=drive.state, reason=drive.reason, devnode=info.devnode, bus=info.bus,
+            model=info.model, serial=info.serial, size=info.size, read_only=info.read_only,
+            fs_type=info.fs_type, fs_uuid=drive.fs_uuid or info.fs_uuid,
+            mountpoint=str(vol.mountpoint) if vol else None, datadir=str(vol.datadir) if vol else None,
+            node_id=vol.node_id.hex() if vol else None, identity=vol.identity if vol else None,
             free_bytes=drive.free_bytes if vol else None,
             partitions=[dataclasses.asdict(p) for p in info.partitions],
         )

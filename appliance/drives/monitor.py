@@ -54,9 +54,7 @@ class BlockMonitor:
 
         def on_device(device: pyudev.Device) -> None:  # runs in the observer thread
             event = BlockEvent(
-                action=device.action or "",
-                name=device.sys_name,
-                devtype=device.device_type or "",
+                action=device.action or "", name=device.sys_name, devtype=device.device_type or "",
                 properties=dict(device.properties),
             )
             loop.call_soon_threadsafe(self._callback, event)

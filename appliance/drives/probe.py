@@ -66,13 +66,8 @@ def _bus(name: str) -> str:
     real = os.path.realpath(SYS_BLOCK / name)
     if "/virtual/block/loop" in real:
         return "loop"
-    for marker, bus in (
-        ("/usb", "usb"),
-        ("/nvme", "nvme"),
-        ("/ata", "sata"),
-        ("/mmc", "mmc"),
-        ("/virtio", "virtio"),
-    ):
+    for marker, bus in (("/usb", "usb"), ("/nvme", "nvme"), ("/ata", "sata"), ("/mmc", "mmc"),
+                        ("/virtio", "virtio")):
         if marker in real:
             return bus
     return "other"
@@ -148,9 +143,8 @@ def is_candidate(name: str, allowed_loop_dirs: Iterable[str], system: set[str]) 
     return True
 
 
-def probe(
-    name: str, udev: Mapping[str, str] | None = None, mounts: Mapping[str, list[str]] | None = None
-) -> BlockInfo | None:
+def probe(name: str, udev: Mapping[str, str] | None = None,
+          mounts: Mapping[str, list[str]] | None = None) -> BlockInfo | None:
     """Everything about one whole disk, or None when it has vanished / has no media."""
     udev = udev or {}
     mounts = mountinfo() if mounts is None else mounts
@@ -168,37 +162,22 @@ def probe(
     for entry in sorted(base.iterdir()):
         if (entry / "partition").exists():
             pfs = blkid(f"/dev/{entry.name}")
-            parts.append(
-                Partition(
-                    name=entry.name,
-                    size=_sectors(entry.name),
-                    fs_type=pfs.get("TYPE") or None,
-                    fs_uuid=pfs.get("UUID") or None,
-                    fs_label=pfs.get("LABEL") or None,
-                    mountpoints=tuple(mounts.get(_read(entry / "dev"), ())),
-                )
-            )
+            parts.append(Partition(
+                name=entry.name, size=_sectors(entry.name), fs_type=pfs.get("TYPE") or None,
+                fs_uuid=pfs.get("UUID") or None, fs_label=pfs.get("LABEL") or None,
+                mountpoints=tuple(mounts.get(_read(entry / "dev"), ())),
+            ))
     return BlockInfo(
-        name=name,
-        devnode=devnode,
-        devno=devno,
-        bus=bus,
-        model=model,
-        serial=serial,
-        size=size,
-        read_only=_read(base / "ro") == "1",
-        fs_type=fs.get("TYPE") or None,
-        fs_uuid=fs.get("UUID") or None,
-        fs_label=fs.get("LABEL") or None,
-        pt_type=fs.get("PTTYPE") or None,
-        partitions=tuple(parts),
-        mountpoints=tuple(mounts.get(devno, ())),
-        backing_file=backing,
+        name=name, devnode=devnode, devno=devno, bus=bus, model=model, serial=serial, size=size,
+        read_only=_read(base / "ro") == "1", fs_type=fs.get("TYPE") or None,
+        fs_uuid=fs.get("UUID") or None, fs_label=fs.get("LABEL") or None,
+        pt_type=fs.get("PTTYPE") or None, partitions=tuple(parts),
+        mountpoints=tuple(mounts.get(devno, ())), backing_file=backing,
     )
 
 
 def devno(name: str) -> str:
-    """ "major:minor" of a block device (disk or partition), "" when it is gone."""
+    """"major:minor" of a block device (disk or partition), "" when it is gone."""
     return _read(SYS_BLOCK / name / "dev")
 
 

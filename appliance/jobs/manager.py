@@ -132,10 +132,8 @@ class JobManager:
             task.cancel()
 
     def snapshot(self) -> list[JobSnapshot]:
-        return [
-            dataclasses.replace(j.snap, paused_by=self._paused_by(j))
-            for j in sorted(self._jobs.values(), key=lambda j: j.volume.drive_id)
-        ]
+        return [dataclasses.replace(j.snap, paused_by=self._paused_by(j))
+                for j in sorted(self._jobs.values(), key=lambda j: j.volume.drive_id)]
 
     def _paused_by(self, job: _Job) -> list[str]:
         # Box-wide reasons (a proof, undervoltage, the pause button) hold back init only: a drive
@@ -144,11 +142,8 @@ class JobManager:
         return sorted(job.paused_by.values() if done else {**self._global, **job.paused_by}.values())
 
     def ready_volumes(self) -> list[Volume]:
-        return [
-            j.volume
-            for j in self._jobs.values()
-            if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by
-        ]
+        return [j.volume for j in self._jobs.values()
+                if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by]
 
     # ------------------------------------------------------------------ VolumeListener
 
@@ -212,9 +207,8 @@ class JobManager:
                 raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
             units = min(units, s.max_units) if s.max_units else units
         rate = await self._rate(s.scrypt_n)
-        return await asyncio.to_thread(
-            make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin, units, rate
-        )
+        return await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
+                                       units, rate)
 
     async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
         """Re-sizes a dataset this box is still initializing (0 = all free space).
@@ -229,10 +223,8 @@ class JobManager:
         datadir = job.volume.datadir
         own = (datadir / STATE_FILE).exists() or not _has_labels(datadir)
         if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
-            raise PlanLockedError(
-                f"drive {drive_id} holds complete or imported PoST data; its size is "
-                "fixed (format the drive to start over)"
-            )
+            raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
+                                  "fixed (format the drive to start over)")
         plan = await self.estimate(drive_id, max_bytes)
         job.paused_by["replan"] = "re-planning"
         self._update(job)
@@ -317,11 +309,8 @@ class JobManager:
                 if job.snap.state is JobState.READY:
                     return
                 if volume.read_only:
-                    self._fail(
-                        job,
-                        "the drive is read-only and its PoST data is incomplete: "
-                        "make it writable to finish initializing",
-                    )
+                    self._fail(job, "the drive is read-only and its PoST data is incomplete: "
+                                    "make it writable to finish initializing")
                     return
                 result = await self._init_once(job, job.meta)
                 job.io_errors = 0
@@ -375,18 +364,14 @@ class JobManager:
                 job.snap.state, job.snap.reason = JobState.CHECKING, "sampled data check"
                 self._publish()
                 fraction = min(100.0, 100.0 * self.check_samples / meta.total_labels)
-                report = await asyncio.to_thread(
-                    check_data, volume.datadir, fraction, scrypt_n=scrypt_n, threads=self.settings.threads
-                )
+                report = await asyncio.to_thread(check_data, volume.datadir, fraction,
+                                                 scrypt_n=scrypt_n, threads=self.settings.threads)
                 job.snap.check_at, job.snap.check_labels = time.time(), report.checked
                 job.snap.check_bad = len(report.bad)
                 if not report.ok:
                     bad = report.bad[0] if report.bad else None
-                    where = (
-                        f"label {bad.index} ({bad.file} offset {bad.offset}) does not match"
-                        if bad
-                        else f"VRF nonce: {report.vrf_error}"
-                    )
+                    where = (f"label {bad.index} ({bad.file} offset {bad.offset}) does not match"
+                             if bad else f"VRF nonce: {report.vrf_error}")
                     job.snap.check = f"failed: {len(report.bad)} of {report.checked} labels bad; {where}"
                     self._fail(job, f"the PoST data failed its sampled check: {where}. It was left as is.")
                     return None
@@ -400,28 +385,20 @@ class JobManager:
         plan = await self.estimate(job.volume.drive_id, job.snap.max_bytes)
         job.snap.plan = plan
         meta = PostMetadata(
-            node_id=volume.node_id,
-            commitment_atx_id=bytes.fromhex(s.commitment_atx_id),
-            labels_per_unit=s.labels_per_unit,
-            num_units=plan.num_units,
+            node_id=volume.node_id, commitment_atx_id=bytes.fromhex(s.commitment_atx_id),
+            labels_per_unit=s.labels_per_unit, num_units=plan.num_units,
             max_file_size=s.max_file_size,
         )
         self._describe(job, meta)
-        log.info(
-            "drive %s: plan %d unit(s), %d bytes, ETA %s s at %.0f labels/s",
-            volume.drive_id,
-            plan.num_units,
-            plan.bytes_total,
-            f"{plan.eta_seconds:.0f}" if plan.eta_seconds else "?",
-            plan.labels_per_second or 0,
-        )
+        log.info("drive %s: plan %d unit(s), %d bytes, ETA %s s at %.0f labels/s", volume.drive_id,
+                 plan.num_units, plan.bytes_total, f"{plan.eta_seconds:.0f}" if plan.eta_seconds else "?",
+                 plan.labels_per_second or 0)
         return meta
 
     async def _rate(self, scrypt_n: int) -> float | None:
         if scrypt_n not in self._rates:
             self._rates[scrypt_n] = await asyncio.to_thread(
-                measure_label_rate, self.measure_seconds, self.settings.threads, scrypt_n
-            )
+                measure_label_rate, self.measure_seconds, self.settings.threads, scrypt_n)
         return self._rates[scrypt_n]
 
     def _describe(self, job: _Job, meta: PostMetadata) -> None:
@@ -482,11 +459,5 @@ def _is_full(exc: BaseException) -> bool:
 
 
 def _is_io(exc: BaseException) -> bool:
-    return _errno_of(exc) in (
-        errno.EIO,
-        errno.ENODEV,
-        errno.ENXIO,
-        errno.EROFS,
-        errno.ENOENT,
-        errno.ESHUTDOWN,
-    )
+    return _errno_of(exc) in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.EROFS, errno.ENOENT,
+                              errno.ESHUTDOWN)

@@ -19,9 +19,8 @@ class NoSpaceError(RuntimeError):
     """Not even one unit fits; the message says how much is needed and how much is free."""
 
 
-def make_plan(
-    datadir: Path, labels_per_unit: int, margin: int, max_units: int = 0, rate: float | None = None
-) -> Plan:
+def make_plan(datadir: Path, labels_per_unit: int, margin: int, max_units: int = 0,
+              rate: float | None = None) -> Plan:
     free = shutil.disk_usage(datadir).free
     unit_bytes = labels_per_unit * LABEL_SIZE
     units = max(0, (free - margin) // unit_bytes)
@@ -34,12 +33,6 @@ def make_plan(
             "bigger drive; nothing was written."
         )
     labels = units * labels_per_unit
-    return Plan(
-        num_units=units,
-        labels_per_unit=labels_per_unit,
-        bytes_total=labels * LABEL_SIZE,
-        free_bytes=free,
-        margin_bytes=margin,
-        labels_per_second=rate,
-        eta_seconds=labels / rate if rate else None,
-    )
+    return Plan(num_units=units, labels_per_unit=labels_per_unit, bytes_total=labels * LABEL_SIZE,
+                free_bytes=free, margin_bytes=margin, labels_per_second=rate,
+                eta_seconds=labels / rate if rate else None)

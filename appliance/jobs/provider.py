@@ -15,14 +15,8 @@ from appliance.node.wire import PostV1
 
 
 class JobsPostProvider:
-    def __init__(
-        self,
-        jobs: JobManager,
-        proof_config: object | None = None,
-        nonces: int = 288,
-        threads: int = 1,
-        fast_mode: bool | None = None,
-    ) -> None:
+    def __init__(self, jobs: JobManager, proof_config: object | None = None, nonces: int = 288,
+                 threads: int = 1, fast_mode: bool | None = None) -> None:
         self.jobs = jobs
         self.proof_config = proof_config
         self.nonces = nonces
@@ -33,18 +27,14 @@ class JobsPostProvider:
         for volume in self.jobs.ready_volumes():
             if volume.node_id == node_id:
                 return volume
-        raise PostUnavailable(f"no drive with complete PoST data for identity {node_id.hex()} is plugged in")
+        raise PostUnavailable(
+            f"no drive with complete PoST data for identity {node_id.hex()} is plugged in"
+        )
 
     def _direct(self, volume: Volume) -> DirectPostProvider:
         scrypt_n = next((j.scrypt_n for j in self.jobs.snapshot() if j.drive_id == volume.drive_id), None)
-        return DirectPostProvider(
-            {volume.node_id: volume.datadir},
-            self.proof_config,
-            self.nonces,
-            self.threads,
-            scrypt_n=scrypt_n or None,
-            fast_mode=self.fast_mode,
-        )
+        return DirectPostProvider({volume.node_id: volume.datadir}, self.proof_config, self.nonces,
+                                  self.threads, scrypt_n=scrypt_n or None, fast_mode=self.fast_mode)
 
     async def info(self, node_id: bytes) -> PostInfo:
         volume = self._volume(node_id)

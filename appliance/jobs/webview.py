@@ -35,26 +35,17 @@ def job_view(job: JobSnapshot) -> ws.JobView:
         state, reason = "checking", f"planning: {reason}" if reason else "planning"
     return ws.JobView(
         state=state,  # type: ignore[arg-type]
-        reason=reason,
-        labels_done=job.position,
-        labels_total=job.total,
-        labels_per_second=job.labels_per_second,
-        eta_seconds=job.eta_seconds,
-        paused_by=list(job.paused_by),
-        check=job.check,
+        reason=reason, labels_done=job.position, labels_total=job.total,
+        labels_per_second=job.labels_per_second, eta_seconds=job.eta_seconds,
+        paused_by=list(job.paused_by), check=job.check,
     )
 
 
 def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
     return ws.DriveView(
-        id=web_id(drive.id),
-        state=drive.state.value,
-        model=drive.model,  # type: ignore[arg-type]
-        serial=drive.serial,
-        size_bytes=drive.size,
-        reason=drive.reason,
-        allocated_bytes=job.total * 16 if job else 0,
-        job=job_view(job) if job else None,
+        id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
+        serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
+        allocated_bytes=job.total * 16 if job else 0, job=job_view(job) if job else None,
     )
 
 
@@ -101,10 +92,6 @@ class DrivesView:
             raise ws.ServiceError(str(exc), "conflict") from exc
         except NoSpaceError as exc:
             raise ws.ServiceError(str(exc), "invalid") from exc
-        return ws.PlanView(
-            drive_id=drive_id,
-            size_bytes=plan.bytes_total,
-            num_units=plan.num_units,
-            labels_per_second=plan.labels_per_second or 0.0,
-            eta_seconds=plan.eta_seconds or 0.0,
-        )
+        return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
+                           labels_per_second=plan.labels_per_second or 0.0,
+                           eta_seconds=plan.eta_seconds or 0.0)

@@ -32,11 +32,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     make = sub.add_parser("make-release", help="build and sign a release from an image build")
     make.add_argument("--from", dest="image_out", type=Path, default=Path("image/out"))
     make.add_argument("--bundle", type=Path, help="sign this existing bundle instead of building one")
-    make.add_argument(
-        "--bootfs",
-        type=Path,
-        help="slot-neutral boot partition image (default: <from>/bootfs.vfat if there: Pi 5)",
-    )
+    make.add_argument("--bootfs", type=Path,
+                      help="slot-neutral boot partition image (default: <from>/bootfs.vfat if there: Pi 5)")
     make.add_argument("--hook", type=Path, help=f"its bundle hook (default: <from>/{HOOK_NAME})")
     make.add_argument("--version", help="default: the image build's release.json")
     make.add_argument("--compatible", help="default: the image build's release.json")
@@ -45,13 +42,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     make.add_argument("--keys", type=Path, help="key folder (default: <from>/keys)")
     make.add_argument("--cert", type=Path, help="RAUC signing cert (default: <keys>/signing.cert.pem)")
     make.add_argument("--key", type=Path, help="RAUC signing key (default: <keys>/signing.key.pem)")
-    make.add_argument(
-        "--signing-key",
-        type=Path,
-        action="append",
-        default=[],
-        help="ed25519 key file; repeat for several (default: <keys>/release-1.key)",
-    )
+    make.add_argument("--signing-key", type=Path, action="append", default=[],
+                      help="ed25519 key file; repeat for several (default: <keys>/release-1.key)")
     make.add_argument("--out", type=Path, required=True, help="folder for release.json + bundle")
     install = sub.add_parser("install", help="download and install an update (on the box)")
     install.add_argument("--url")

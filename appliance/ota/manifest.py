@@ -174,3 +174,4 @@ def load_trusted_keys(folder: Path) -> list[VerifyKey]:
         except (ValueError, TypeError) as exc:
             raise ManifestError(f"trusted key {path} is malformed: {exc}") from exc
     return keys
+

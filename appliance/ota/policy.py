@@ -21,7 +21,9 @@ def check_release(
     already_downloaded: int = 0,
 ) -> None:
     if manifest.compatible != running.compatible:
-        raise CompatibleError(f"release is for {manifest.compatible!r}, this box is {running.compatible!r}")
+        raise CompatibleError(
+            f"release is for {manifest.compatible!r}, this box is {running.compatible!r}"
+        )
     if parse_version(manifest.version) <= parse_version(running.version):
         raise NotNewerError(f"release {manifest.version} is not newer than running {running.version}")
     floor = max(stored_epoch, running.security_epoch)

@@ -35,16 +35,9 @@ class JournalExport:
     the system journal (``journalctl --directory``), which is also how the tests feed it real
     journal files."""
 
-    def __init__(
-        self,
-        unit: str = "smeshbox",
-        *,
-        directory: str | os.PathLike[str] | None = None,
-        journalctl: str = "journalctl",
-        export_dir: str | os.PathLike[str] | None = None,
-        max_bytes: int = MAX_EXPORT_BYTES,
-        timeout: float = 60.0,
-    ) -> None:
+    def __init__(self, unit: str = "smeshbox", *, directory: str | os.PathLike[str] | None = None,
+                 journalctl: str = "journalctl", export_dir: str | os.PathLike[str] | None = None,
+                 max_bytes: int = MAX_EXPORT_BYTES, timeout: float = 60.0) -> None:
         if max_bytes < 1024:
             raise ValueError("max_bytes must be at least 1024")
         self.unit, self.max_bytes, self.timeout = unit, max_bytes, timeout
@@ -96,12 +89,8 @@ class JournalExport:
 
     def _stream(self, errors: object) -> tuple[int, bytes]:
         try:
-            proc = subprocess.Popen(
-                self.command(),
-                stdout=subprocess.PIPE,
-                stderr=errors,  # type: ignore[arg-type]
-                stdin=subprocess.DEVNULL,
-            )
+            proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=errors,  # type: ignore[arg-type]
+                                    stdin=subprocess.DEVNULL)
         except OSError as exc:
             raise JournalError(f"cannot run journalctl: {exc.strerror or exc}") from exc
         room = self.max_bytes - len(TRUNCATED % self.max_bytes)
@@ -124,5 +113,5 @@ class JournalExport:
             if proc.stdout is not None:
                 proc.stdout.close()
         if dropped:  # start at a whole line, say what is missing
-            kept = bytearray(TRUNCATED % self.max_bytes) + kept[kept.find(b"\n") + 1 :]
+            kept = bytearray(TRUNCATED % self.max_bytes) + kept[kept.find(b"\n") + 1:]
         return code, bytes(kept)

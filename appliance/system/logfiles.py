@@ -33,9 +33,8 @@ class DurableRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """``RotatingFileHandler`` that fsyncs the file before it is rotated away, fsyncs the folder after
     the renames, fsyncs records at WARNING and above, and creates files with mode 0640."""
 
-    def __init__(
-        self, path: str | os.PathLike[str], max_bytes: int = MAX_BYTES, backups: int = BACKUPS
-    ) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = MAX_BYTES,
+                 backups: int = BACKUPS) -> None:
         if max_bytes < 1024 or backups < 1:
             raise ValueError("a rotating log needs max_bytes >= 1024 and at least one backup")
         self.folder = Path(path).parent
@@ -65,13 +64,8 @@ class LogFile:
     """The rotating file behind a queue: ``handler`` goes on the root logger, the listener thread does
     the writing. ``close()`` drains the queue and closes the file (also registered with atexit)."""
 
-    def __init__(
-        self,
-        folder: str | os.PathLike[str],
-        max_bytes: int = MAX_BYTES,
-        backups: int = BACKUPS,
-        name: str = LOG_NAME,
-    ) -> None:
+    def __init__(self, folder: str | os.PathLike[str], max_bytes: int = MAX_BYTES, backups: int = BACKUPS,
+                 name: str = LOG_NAME) -> None:
         self.path = Path(folder) / name
         self.file_handler = DurableRotatingFileHandler(self.path, max_bytes, backups)
         self.file_handler.setFormatter(logging.Formatter(FILE_FORMAT))

@@ -36,12 +36,8 @@ def under_journald() -> bool:
     return f"{st.st_dev}" == dev and f"{st.st_ino}" == ino
 
 
-def setup_logging(
-    level: int = logging.INFO,
-    log_dir: str | os.PathLike[str] | None = None,
-    max_bytes: int = MAX_BYTES,
-    backups: int = BACKUPS,
-) -> str:
+def setup_logging(level: int = logging.INFO, log_dir: str | os.PathLike[str] | None = None,
+                  max_bytes: int = MAX_BYTES, backups: int = BACKUPS) -> str:
     """Configures the root logger (again, if called twice); returns "journald" or "stderr", with
     "+file" when ``log_dir`` is given. Pass ``log_dir`` only once the single-instance lock is held:
     two daemons must never rotate the same files."""

@@ -45,6 +45,7 @@ class LogDirectory:
         return path
 
 
+
 class ApplianceLogs:
     """``names()`` / ``async path(name)``. ``journal`` None (or without a journal) hides
     ``journal.txt``; whether a journal exists is decided once, so ``names()`` stays cheap."""

@@ -52,15 +52,8 @@ RESTART_EXIT_CODE = 90
 MARKER = ".factory-reset.json"
 TRASH = ".factory-reset-trash"
 ERASED: tuple[str, ...] = (
-    "config.json",
-    "web",
-    "node",
-    "node-devnet",
-    "devnet.json",
-    "drives.json",
-    "drives.corrupt",
-    "logs",
-    "oled.png",
+    "config.json", "web", "node", "node-devnet", "devnet.json", "drives.json", "drives.corrupt",
+    "logs", "oled.png",
 )
 KEPT: tuple[str, ...] = ("identities", "drives", "dev-drives", "network.json", "ota", "box-id", "lock")
 
@@ -161,9 +154,8 @@ class ResetService:
     ``restart_requested`` and calls ``on_restart`` so the daemon stops and exits with
     :data:`RESTART_EXIT_CODE`."""
 
-    def __init__(
-        self, state_root: str | os.PathLike[str], on_restart: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, state_root: str | os.PathLike[str],
+                 on_restart: Callable[[], None] | None = None) -> None:
         self.root = Path(state_root)
         self.on_restart = on_restart
         self.restart_requested = asyncio.Event()
