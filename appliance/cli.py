@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hw": ("appliance.hw.cli", "the box's sensors and OLED status screen"),
     "find": ("appliance.discovery.cli", "find Smeshboxes on the LAN over mDNS"),
     "ota": ("appliance.ota.cli", "signed over-the-air updates"),
+    "helper": ("appliance.peers.helper", "help a box initialize: pair with it and compute labels"),
+    "peers-box": ("appliance.web.peers", "run the box's helper broker, API and one init with helpers"),
+    "k2pow-service": ("appliance.web.k2pow_service", "serve post-rs's k2pow-service protocol for a box"),
+    "peers-bench": ("appliance.web.peers_bench", "measure what a helper adds to the box"),
 }
 
 

@@ -47,6 +47,16 @@ class PostSettings:
 
 
 @dataclass
+class HelpersSettings:
+    """LAN computers that initialize for the box: off unless ``host`` (the box's LAN address, where
+    the broker and the helper API listen) is set."""
+
+    host: str = ""
+    api_port: int = 8442
+    broker_port: int = 0  # 0: chosen once and kept in the peers state
+
+
+@dataclass
 class DaemonConfig:
     listen_host: str = "0.0.0.0"
     listen_port: int = 80
@@ -58,6 +68,7 @@ class DaemonConfig:
     #: work's and the node's, which a flood of web clients must never starve
     web_max_connections: int = 256
     web_max_per_client: int = 32
+    helpers: HelpersSettings = field(default_factory=HelpersSettings)
 
 
 @dataclass(frozen=True)

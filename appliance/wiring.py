@@ -372,6 +372,11 @@ class Extras:
             health=self.health,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
+        if self.config.helpers.host:
+            from appliance.web.peers import enable_helpers
+
+            helpers = await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
+            self.started.append(helpers)
         # The configured cap, never above what the descriptor budget leaves outside the PoST work.
         cap = self.config.web_max_connections
         if self.web_connection_cap is not None:

@@ -18,6 +18,10 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "zeroconf": ("discovery",),
     "appliance.post._native": ("post",),
     "grpc": ("node",),
+    "celery": ("peers",),
+    "kombu": ("peers",),
+    "redis": ("peers",),
+    "pyopencl": ("peers",),
 }
 
 

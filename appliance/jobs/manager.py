@@ -67,6 +67,9 @@ class PlanLockedError(RuntimeError):
 class _Stopped(Exception):
     """The job stopped for a cause that can clear by itself (space freed, the drive reseated,
     descriptors released): it is retried with backoff."""
+InitRunner = Callable[
+    [Path, PostMetadata, int, int, threading.Event, Callable[[InitProgress], None]], InitResult
+]
 
 
 def _has_labels(datadir: Path) -> bool:
@@ -119,6 +122,9 @@ class JobManager:
         #: set by the daemon to the health object's power reading, so undervoltage is read in one
         #: place (the hw sensors); None: read the Pi firmware's alarm from sysfs here
         self.undervoltage_source: Callable[[], str | None] | None = None
+        #: set by the daemon when LAN helpers are enabled: runs an init in place of ``Initializer``
+        #: (same arguments and result; blocking, called in the job's low-priority thread)
+        self.init_runner: InitRunner | None = None
         self._jobs: dict[str, _Job] = {}
         self._global: dict[str, str] = {}
         self._provers = 0
@@ -503,6 +509,8 @@ class JobManager:
             loop.call_soon_threadsafe(self._progress, job, p)
 
         def work() -> InitResult:
+            if self.init_runner is not None:
+                return self.init_runner(datadir, meta, scrypt_n, threads, stop, progress)
             return Initializer(datadir, meta, scrypt_n=scrypt_n, threads=threads).run(stop, progress)
 
         job.snap.state, job.snap.reason = JobState.INITIALIZING, ""

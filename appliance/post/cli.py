@@ -1,4 +1,4 @@
-"""``python -m appliance post <init|prove|verify|labels|check|bench>``.
+"""``python -m appliance post <init|prove|verify|labels|check|bench|merge>``.
 
 JSON goes to stdout (``labels`` prints one hex label per line), human text to stderr; exit 0 on
 success, non-zero with a one-line reason otherwise (usage errors included).
@@ -85,7 +85,7 @@ def _threads(parser: argparse.ArgumentParser) -> None:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    """Adds the six subcommands to ``parser``."""
+    """Adds the subcommands to ``parser``."""
     parser.error = _OneLineParser.error.__get__(parser)  # type: ignore[method-assign]
     sub = parser.add_subparsers(
         dest="post_command", metavar="SUBCOMMAND", required=True, parser_class=_OneLineParser
@@ -107,6 +107,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     prove.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
     prove.add_argument("--nonces", type=_bounded(16, 4096), default=288)
     prove.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
+    prove.add_argument("--k2pow-service", metavar="URL", help="k2pow-service doing the RandomX")
     _threads(prove)
 
     verify = sub.add_parser("verify", help="verify a proof against the metadata in --datadir")
@@ -132,6 +133,13 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     bench = sub.add_parser("bench", help="measure labels/s and the proving scan")
     bench.add_argument("--seconds", type=_positive_float, default=2.0)
+
+    merge = sub.add_parser("merge", help="merge postcli -fromFile/-toFile folders into one dataset")
+    merge.add_argument("sources", nargs="+", type=Path, metavar="SRC")
+    merge.add_argument("--into", required=True, type=Path)
+    merge.add_argument("--scrypt-n", type=_scrypt_n, default=DEFAULT_SCRYPT_N)
+    merge.add_argument("--samples", type=_bounded(1, 1 << 20), default=16, help="labels recomputed per file")
+    merge.add_argument("--move", action="store_true", help="rename files instead of copying them")
 
 
 def _say(text: str) -> None:
@@ -197,7 +205,14 @@ def _prove(args: argparse.Namespace) -> int:
             _say(f"prove: pass {p.pass_index} ({span}): {p.position}/{p.total} {what}")
 
     proof = generate_proof(
-        args.datadir, args.challenge, config, args.nonces, args.threads, cancel=stop, progress=progress
+        args.datadir,
+        args.challenge,
+        config,
+        args.nonces,
+        args.threads,
+        cancel=stop,
+        progress=progress,
+        k2pow_service=args.k2pow_service,
     )
     _emit(proof.to_json())
     return 0
@@ -278,6 +293,18 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    from appliance.post.merge import merge_datasets
+
+    report = merge_datasets(args.sources, args.into, args.scrypt_n, args.samples, args.move)
+    _emit(asdict(report))
+    _say(
+        f"merged {report.files} files ({report.labels} labels) into {report.into}; "
+        f"VRF nonce {report.nonce} from {report.nonce_source}; {report.sampled_labels} labels recomputed"
+    )
+    return 0
+
+
 _COMMANDS = {
     "init": _init,
     "prove": _prove,
@@ -285,6 +312,7 @@ _COMMANDS = {
     "labels": _labels,
     "check": _check,
     "bench": _bench,
+    "merge": _merge,
 }
 _EXPECTED = (
     MetadataError,

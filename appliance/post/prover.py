@@ -9,6 +9,7 @@ exactly post-rs's ``proving_vector`` order.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.post import k2pow, native
+from appliance.post.k2pow_remote import RemoteK2Pow, RemoteK2PowError
 from appliance.post.layout import Batch, check_files, iter_batches
 from appliance.post.metadata import read_metadata
 from appliance.post.params import (
@@ -30,6 +32,8 @@ from appliance.post.params import (
 from appliance.post.proof import Proof, ProofConfig
 from appliance.post.verifier import VerifyError, verify_proof
 from appliance.post.writer import datadir_scrypt_n
+
+log = logging.getLogger(__name__)
 
 DEFAULT_NONCES = 288
 MAX_GROUP = 255
@@ -139,6 +143,23 @@ def scan_for_proof(
                 waiting.cancel()
 
 
+def _remote_pow(
+    remote: RemoteK2Pow | None, ctx: native.K2Pow, group: int, challenge: bytes, miner: bytes, target: bytes
+) -> int | None:
+    """The service's pow for ``group`` if it answers and the pow verifies here, else None."""
+    if remote is None:
+        return None
+    try:
+        value = remote.prove(group, challenge, miner, target)
+    except RemoteK2PowError as exc:
+        log.warning("k2pow service: %s; computing k2pow on the box", exc)
+        return None
+    if not ctx.verify(value, group, challenge, miner, target):
+        log.warning("k2pow service: invalid pow %d for group %d; computing on the box", value, group)
+        return None
+    return value
+
+
 def generate_proof(
     datadir: Path | str,
     challenge: bytes,
@@ -151,8 +172,11 @@ def generate_proof(
     progress: ProgressFn | None = None,
     fast_mode: bool | None = None,
     aes_impl: int = native.AES_AUTO,
+    k2pow_service: str | None = None,
 ) -> Proof:
-    """Proves the data in ``datadir`` for ``challenge``; the returned proof has been verified."""
+    """Proves the data in ``datadir`` for ``challenge``; the returned proof has been verified.
+    With ``k2pow_service`` (a helper's post-rs k2pow-service URL) the RandomX work is done there;
+    each pow it returns is verified here, and a failing or lying service is dropped for local work."""
     config = config or ProofConfig()
     if len(challenge) != 32:
         raise ValueError(f"challenge must be 32 bytes, got {len(challenge)}")
@@ -165,7 +189,10 @@ def generate_proof(
     difficulty = proving_difficulty(config.k1, num_labels)
     pow_target = scale_pow_difficulty(config.pow_difficulty, meta.num_units)
     cancel = cancel or threading.Event()
-    ctx = k2pow.context(k2pow.fast_mode_default() if fast_mode is None else fast_mode, threads)
+    remote = RemoteK2Pow(k2pow_service, cancel) if k2pow_service else None
+    # verifying a remote pow is one hash: light mode spares the box the 2 GiB fast-mode dataset
+    search_mode = k2pow.fast_mode_default() if fast_mode is None else fast_mode
+    ctx = k2pow.context(False if remote else search_mode, threads)
     groups_per_pass = nonces // native.NONCES_PER_AES
     pass_index = 0
     while True:
@@ -188,10 +215,17 @@ def generate_proof(
 
         pows = []
         for group in range(first_group, first_group + groups_per_pass):
-            try:
-                pows.append(k2pow.search(ctx, group, challenge, meta.node_id, pow_target, cancel, threads))
-            except native.NativeCancelled as exc:
-                raise ProvingCancelled("proving was cancelled") from exc
+            value = _remote_pow(remote, ctx, group, challenge, meta.node_id, pow_target)
+            if value is None:
+                remote = None  # failed or lied once: the rest of this proof is computed here
+                try:
+                    search_ctx = k2pow.context(search_mode, threads)
+                    value = k2pow.search(
+                        search_ctx, group, challenge, meta.node_id, pow_target, cancel, threads
+                    )
+                except native.NativeCancelled as exc:
+                    raise ProvingCancelled("proving was cancelled") from exc
+            pows.append(value)
             report("k2pow", len(pows), groups_per_pass)
         keys = PassKeys.derive(challenge, first_group, pows)
         scanned = [0]

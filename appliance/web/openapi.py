@@ -309,6 +309,66 @@ PATHS: dict[str, Schema] = {
     "/factory-reset": {"post": _op("Factory reset", "Accepted", "ResetBody", errors=(409, 504))},
 }
 
+# Helpers that initialize for the box (appliance/web/peers.py owner routes).
+_HELPER = _obj(
+    {
+        "name": _STR,
+        "labels_per_second": _NUM,
+        "labels_accepted": _INT,
+        "units_accepted": _INT,
+        "units_released": _INT,
+        "last_seen": _NUM,
+        "state": _STR,
+        "seen": _BOOL,
+    }
+)
+SCHEMAS.update(
+    {
+        "Peers": _obj(
+            {
+                "enabled": _BOOL,
+                "helpers": _list(_STR),
+                "broker": _STR,
+                "init": {
+                    "oneOf": [
+                        _obj(
+                            {
+                                "position": _INT,
+                                "total": _INT,
+                                "box_labels_per_second": _NUM,
+                                "helpers": _list(_HELPER),
+                                "buffered_units": _INT,
+                                "rejected_units": _INT,
+                                "eta_seconds_box_only": _OPT_NUM,
+                                "eta_seconds_with_helpers": _OPT_NUM,
+                                "events": _list(_STR),
+                                "event_count": _INT,
+                            }
+                        ),
+                        {"type": "null"},
+                    ]
+                },
+                "samples_per_unit": _INT,
+                "false_accept_if_10pct_wrong": _NUM,
+                "helper_api": {"type": ["string", "null"]},
+            }
+        ),
+        "PairingCode": _obj({"code": _STR, "expires_in": _NUM, "command": _STR}),
+    }
+)
+PATHS.update(
+    {
+        "/peers": {"get": _op("Helpers, their rates, and the ETA with and without them", "Peers")},
+        "/peers/code": {"post": _op("A one-time code to pair a helper", "PairingCode", errors=(409,))},
+        "/peers/helpers/{name}": {
+            "delete": {
+                **_op("Unpair a helper", None, errors=(404, 409)),
+                "parameters": [{"name": "name", "in": "path", "required": True, "schema": _STR}],
+            }
+        },
+    }
+)
+
 
 def document() -> Schema:
     return {

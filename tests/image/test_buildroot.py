@@ -42,6 +42,12 @@ UPSTREAM_SYMBOLS = {
     *(f"BR2_PACKAGE_PYTHON_{name}" for name in (
         "AIOHTTP", "CFFI", "CRYPTOGRAPHY", "GRPCIO", "IFADDR", "JSONSCHEMA", "NUMPY", "PILLOW",
         "PROTOBUF", "PYNACL", "PYUDEV", "SEGNO", "SMBUS2", "SYSTEMD", "ZEROCONF")),
+    # the helpers' broker and its client stack, checked in buildroot/buildroot@e991fa0 (2026-08-22):
+    # package/redis (8.10.0, BUILD_TLS with libopenssl), python-redis 7.4.0, python-click,
+    # python-dateutil, python-packaging; redis's own `depends on` toolchain symbols
+    "BR2_PACKAGE_REDIS", "BR2_PACKAGE_PYTHON_REDIS", "BR2_PACKAGE_PYTHON_CLICK",
+    "BR2_PACKAGE_PYTHON_DATEUTIL", "BR2_PACKAGE_PYTHON_PACKAGING", "BR2_USE_MMU", "BR2_STATIC_LIBS",
+    "BR2_TOOLCHAIN_GCC_AT_LEAST_4_9", "BR2_TOOLCHAIN_HAS_ATOMIC", "BR2_TOOLCHAIN_HAS_THREADS_NPTL",
 }
 # pyproject names whose Buildroot package is not python-<name>.
 BUILDROOT_NAME = {"systemd-python": "python-systemd"}
