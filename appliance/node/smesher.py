@@ -31,19 +31,23 @@ from appliance.node.state import StateStore
 from appliance.node.wire import (
     EMPTY_ID,
     ActivationTxV1,
+    ActivationTxV2,
     EpochData,
     InnerActivationTxV1,
     InnerBallot,
     MerkleProofV1,
     NIPostChallengeV1,
+    NIPostChallengeV2,
+    NiPostsV2,
     NIPostV1,
     PoetProof,
     PoetProofMessage,
     PostMetadataV1,
     PostV1,
     Proposal,
-    Votes,
+    SubPostV2,
     VotingEligibility,
+    atx_from_bytes,
     sign_proposal,
 )
 
@@ -254,14 +258,20 @@ class Smesher:
         return self.doc["last_atx"]
 
     def _set_last_atx(self, n: int, ep: dict[str, Any], num_units: int) -> None:
-        challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
         prev = self.doc["last_atx"] or {}
+        if "sequence" in ep:
+            sequence = int(ep["sequence"])
+        else:  # a record from before the ATX version was stored: always v1
+            sequence = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"])).sequence
+        vrf = ep.get("vrf_nonce")
+        if vrf is None:
+            vrf = prev.get("vrf_nonce", (self.doc["initial_post"] or {}).get("vrf_nonce"))
         self.doc["last_atx"] = {
             "id": ep["atx_id"],
             "publish_epoch": n,
-            "sequence": challenge.sequence,
+            "sequence": sequence,
             "num_units": num_units,
-            "vrf_nonce": prev.get("vrf_nonce", (self.doc["initial_post"] or {}).get("vrf_nonce")),
+            "vrf_nonce": vrf,
         }
 
     async def _fix_challenge(self, n: int, ep: dict[str, Any]) -> None:
@@ -272,19 +282,29 @@ class Smesher:
         positioning = await self._retry(
             "getting the positioning ATX", deadline, lambda: self.gateway.positioning_atx(n)
         )
+        version = self.config.atx_version(n)
+        challenge: NIPostChallengeV1 | NIPostChallengeV2
         if prev is not None:
             if int(prev["publish_epoch"]) >= n:
                 raise _Expired(f"already have an ATX for publish epoch {prev['publish_epoch']}")
-            challenge = NIPostChallengeV1(
-                n, int(prev["sequence"]) + 1, bytes.fromhex(prev["id"]), positioning
-            )
+            sequence = int(prev["sequence"]) + 1
+            if version == 2:
+                challenge = NIPostChallengeV2(n, bytes.fromhex(prev["id"]), positioning)
+            else:
+                challenge = NIPostChallengeV1(n, sequence, bytes.fromhex(prev["id"]), positioning)
         else:
             initial = self.doc["initial_post"]
-            challenge = NIPostChallengeV1(
-                n, 0, EMPTY_ID, positioning, bytes.fromhex(initial["commitment_atx"]), _post_from(initial)
-            )
+            sequence = 0
+            if version == 2:
+                challenge = NIPostChallengeV2(n, EMPTY_ID, positioning, _post_from(initial))
+            else:
+                challenge = NIPostChallengeV1(
+                    n, 0, EMPTY_ID, positioning, bytes.fromhex(initial["commitment_atx"]), _post_from(initial)
+                )
         ep.update(
             phase="challenge_fixed",
+            atx_version=version,
+            sequence=sequence,
             challenge=challenge.to_bytes().hex(),
             challenge_hash=challenge.hash().hex(),
             registrations={p.url: {"attempts": 0} for p in self.poets},
@@ -442,30 +462,85 @@ class Smesher:
             phase="nipost_ready",
             post=_post_json(post),
             num_units=info.num_units,
+            data_vrf_nonce=info.vrf_nonce,
             proof_seconds=self.last_proof_seconds,
         )
         await self._commit(f"nipost_ready:{n}")
 
+    def _vrf_nonce_for(self, ep: dict[str, Any], initial: bool) -> tuple[int, bool]:
+        """The VRF nonce this ATX stands on, and whether it differs from the previous ATX's.
+
+        A nonce is only valid for the label count it was searched over; when NumUnits grew the
+        previous one no longer proves anything and go-spacemesh refuses the ATX unless it carries a
+        nonce valid for the new size (``handler_v1.go`` ``validateNonInitialAtx``: ``needRecheck``;
+        v2 checks ``VRFNonceV2`` against ``TotalNumUnits`` on every ATX, ``handler_v2.go``). The
+        PoST data's own nonce is the one searched over its current size."""
+        if initial:
+            return int(self.doc["initial_post"]["vrf_nonce"]), True
+        prev = self.doc["last_atx"] or {}
+        prev_nonce = prev.get("vrf_nonce")
+        data_nonce = ep.get("data_vrf_nonce")
+        grew = int(ep["num_units"]) > int(prev.get("num_units") or 0)
+        if data_nonce is not None and (grew or prev_nonce is None):
+            return int(data_nonce), data_nonce != prev_nonce or grew
+        if grew:
+            raise _Expired("PoST data grew but has no VRF nonce for its new size")
+        return int(prev_nonce), False
+
     async def _build_atx(self, n: int, ep: dict[str, Any]) -> None:
         if not ep.get("atx"):  # write-once: an ATX signed for this epoch is never replaced
             _, sel = self._selected_proof(ep)
-            challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
-            nipost = NIPostV1(
-                MerkleProofV1(tuple(bytes.fromhex(x) for x in sel["nodes"]), int(sel["leaf_index"])),
-                _post_from(ep["post"]),
-                PostMetadataV1(bytes.fromhex(sel["ref"]), self.config.labels_per_unit),
-            )
-            vrf_nonce = self.doc["initial_post"]["vrf_nonce"] if challenge.is_initial else None
-            inner = InnerActivationTxV1(
-                challenge, self.config.coinbase, int(ep["num_units"]), nipost, None, vrf_nonce
-            )
-            atx = ActivationTxV1.sign(inner, self.identity, self.genesis_id)
-            ep.update(atx=atx.to_bytes().hex(), atx_id=atx.id().hex())
+            version = int(ep.get("atx_version", 1))
+            nodes = tuple(bytes.fromhex(x) for x in sel["nodes"])
+            post = _post_from(ep["post"])
+            ref = bytes.fromhex(sel["ref"])
+            atx: ActivationTxV1 | ActivationTxV2
+            if version == 2:
+                challenge2 = NIPostChallengeV2.from_bytes(bytes.fromhex(ep["challenge"]))
+                vrf_nonce, _ = self._vrf_nonce_for(ep, challenge2.is_initial)
+                initial = None
+                if challenge2.is_initial:
+                    initial = (
+                        bytes.fromhex(self.doc["initial_post"]["commitment_atx"]),
+                        challenge2.initial_post,
+                    )
+                unsigned = ActivationTxV2(
+                    n,
+                    challenge2.positioning_atx,
+                    self.config.coinbase,
+                    initial,
+                    () if challenge2.is_initial else (challenge2.prev_atx,),
+                    (
+                        NiPostsV2(
+                            nodes, ref, (SubPostV2(0, 0, int(sel["leaf_index"]), post, int(ep["num_units"])),)
+                        ),
+                    ),
+                    vrf_nonce,
+                )
+                atx = ActivationTxV2.sign(unsigned, self.identity, self.genesis_id)
+            else:
+                challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
+                nipost = NIPostV1(
+                    MerkleProofV1(nodes, int(sel["leaf_index"])),
+                    post,
+                    PostMetadataV1(ref, self.config.labels_per_unit),
+                )
+                vrf_nonce, changed = self._vrf_nonce_for(ep, challenge.is_initial)
+                inner = InnerActivationTxV1(
+                    challenge,
+                    self.config.coinbase,
+                    int(ep["num_units"]),
+                    nipost,
+                    None,
+                    vrf_nonce if changed else None,
+                )
+                atx = ActivationTxV1.sign(inner, self.identity, self.genesis_id)
+            ep.update(atx=atx.to_bytes().hex(), atx_id=atx.id().hex(), vrf_nonce=vrf_nonce)
         ep["phase"] = "atx_signed"
         await self._commit(f"atx_signed:{n}")
 
     async def _publish_atx(self, n: int, ep: dict[str, Any]) -> None:
-        atx = ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"]))
+        atx = atx_from_bytes(bytes.fromhex(ep["atx"]), int(ep.get("atx_version", 1)))
         deadline = self.clock.publish_deadline(n)
         self._set_status(f"publishing the ATX for epoch {n}")
 
@@ -509,7 +584,8 @@ class Smesher:
                     continue
                 self._gossiped_at[n] = now
                 try:
-                    await self.gateway.publish_atx(ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"])))
+                    blob = bytes.fromhex(ep["atx"])
+                    await self.gateway.publish_atx(atx_from_bytes(blob, int(ep.get("atx_version", 1))))
                 except RemoteError as exc:
                     log.warning("regossip of the ATX for epoch %d failed: %s", n, exc.reason)
             await asyncio.sleep(self.tick)
@@ -596,6 +672,10 @@ class Smesher:
                 record["missed"] = True
             else:
                 record["published"] = True
+                if proposal.ballot.inner.epoch_data is not None and not elig.get("ref_ballot"):
+                    # later ballots of the epoch point at this one instead of repeating the epoch
+                    # data, as go-spacemesh's proposal builder does (``ballot.RefBallot``)
+                    elig["ref_ballot"] = proposal.ballot.id().hex()
             await self._commit(f"proposal:{layer}")
 
     async def _build_proposal(
@@ -616,19 +696,20 @@ class Smesher:
             for j, lay, sig in elig["proofs"]
             if int(lay) == layer
         )
-        inner = InnerBallot(
-            layer,
-            bytes.fromhex(elig["atx_id"]),
-            tmpl.opinion_hash,
-            epoch_data=EpochData(
+        atx_id = bytes.fromhex(elig["atx_id"])
+        if elig.get("ref_ballot"):
+            # proposals/eligibility_validator.go validateSecondary: same ATX, smesher and epoch as the ref
+            inner = InnerBallot(layer, atx_id, tmpl.opinion_hash, bytes.fromhex(elig["ref_ballot"]))
+        else:  # the epoch's first ballot carries the epoch data (handler.go checkBallotDataIntegrity)
+            epoch_data = EpochData(
                 bytes.fromhex(elig["active_set_hash"]), bytes.fromhex(elig["beacon"]), elig["slots"]
-            ),
-        )
+            )
+            inner = InnerBallot(layer, atx_id, tmpl.opinion_hash, epoch_data=epoch_data)
         proposal = sign_proposal(
             self.identity,
             self.genesis_id,
             inner,
-            Votes(tmpl.base_ballot),
+            tmpl.votes,
             eligibilities,
             tmpl.tx_ids,
             tmpl.mesh_hash,
