@@ -17,10 +17,10 @@ from aiohttp import web
 
 from appliance.devnet import faults as faults_mod
 from appliance.devnet.gateway import DevnetGateway, GatewaySettings, PostVerifier
+from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet import DevnetPoet, PoetSettings
 from appliance.node.clock import ClockConfig, LayerClock, ManualTime
 from appliance.node.config import NodeConfig, PoetServer
-from appliance.node.wire import blake
 
 EASY_POST_POW = b"\xff" * 32
 
@@ -48,6 +48,8 @@ class DevnetConfig:
     layer_avg_size: int = 1
     min_active_set_weight: int = 50
     hrp: str = "stest"
+    # the devnet speaks today's mainnet: ATX v2 from the first publish epoch (None keeps v1)
+    atx_v2_from_epoch: int | None = 1
 
 
 class Devnet:
@@ -93,6 +95,7 @@ class Devnet:
             cfg.tick_size,
             cfg.layer_avg_size,
             cfg.min_active_set_weight,
+            cfg.atx_v2_from_epoch,
         )
         self.gateway = DevnetGateway(self.clock, self.time, settings, post_verifier)
         self.gateway.admin_hooks["faults"] = self._admin_faults
@@ -139,6 +142,7 @@ class Devnet:
             "retry_interval": min(0.25, cfg.layer_duration / 4),
             # mainnet's 2 h regossip against its 14 d epoch, scaled to the devnet's epoch
             "regossip_interval": cfg.layer_duration * cfg.layers_per_epoch / 168,
+            "atx_v2_from_epoch": cfg.atx_v2_from_epoch,
         }
         values.update(overrides)
         return NodeConfig(**values)

@@ -80,7 +80,9 @@ class GoDecoder:
     def length(self, limit: int) -> int:  # DecodeLen
         n = self.compact32()
         if n > limit:
-            raise WireError(f"too many elements to decode in collection with scale limit set: ({n} > {limit})")
+            raise WireError(
+                f"too many elements to decode in collection with scale limit set: ({n} > {limit})"
+            )
         return n
 
     def byte_slice(self, limit: int) -> bytes:  # DecodeByteSliceWithLimit
@@ -270,6 +272,7 @@ class GoAtxV2:
     marriage_atx: bytes | None
     smesher_id: bytes
     signature: bytes
+    blob: bytes = b""
 
     def _u64_leaf(self, value: int) -> bytes:
         return value.to_bytes(8, "little").ljust(32, b"\x00")
@@ -351,9 +354,10 @@ def decode_atx_v2(blob: bytes) -> GoAtxV2:
         marriages = d.slice(256, lambda x: (x.array(32), x.array(64)))
         marriage_atx = d.option(lambda x: x.array(32))
         smesher, sig = d.array(32), d.array(64)
+        commitment, initial_post = initial if initial is not None else (None, None)
         return GoAtxV2(
-            2, publish, positioning, coinbase, initial[0] if initial else None, initial[1] if initial else None,
-            previous, niposts, vrf, marriages, marriage_atx, smesher, sig,
+            2, publish, positioning, coinbase, commitment, initial_post, previous, niposts, vrf, marriages,
+            marriage_atx, smesher, sig, blob,
         )  # fmt: skip
 
     return _decode(blob, read)
@@ -402,7 +406,9 @@ def decode_poet_proof_message(blob: bytes) -> GoPoetProofMessage:
             round_id = round_raw.decode()
         except UnicodeDecodeError:
             raise WireError("round id is not UTF-8") from None
-        return GoPoetProofMessage(root, leaves, nodes, count, service, round_id, statement, sig, proof_len, blob)
+        return GoPoetProofMessage(
+            root, leaves, nodes, count, service, round_id, statement, sig, proof_len, blob
+        )
 
     return _decode(blob, read)
 

@@ -8,9 +8,10 @@ import dataclasses
 import aiohttp
 import pytest
 
+from appliance.devnet import gowire
 from appliance.events import EventBus
 from appliance.node import eligibility
-from appliance.node.wire import ActivationTxV1, Proposal, sign_proposal
+from appliance.node.wire import ActivationTxV2, Proposal, sign_proposal
 
 from .conftest import wait_for
 
@@ -47,6 +48,8 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
             assert record.gossip_count >= 2, gw.report()
         assert record.last_received_at < target_start, gw.report()
     lpe = devnet.config.layers_per_epoch
+    assert {r.atx.version for r in gw.state.atxs.values()} == {2}  # the devnet runs today's ATX v2
+    _ballots_use_refs_and_votes(gw, idents, lpe)
     for ident in idents:
         grades = harness.atxs(ident.node_id)
         assert [grades[e] for e in (1, 2, 3)] == ["good", "good", "good"], gw.report()
@@ -82,12 +85,34 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
     await _hostile_publishes(harness, idents[0])
 
 
+def _ballots_use_refs_and_votes(gw, idents, lpe: int) -> None:
+    """Each identity's first ballot of an epoch carries the epoch data and the later ones point at
+    it; the votes are real diffs (support and abstain) that the gateway's tortoise re-hashed."""
+    for ident in idents:
+        mine = sorted(
+            (b for b in gw.state.ballots.values() if b.ballot.smesher_id == ident.node_id),
+            key=lambda b: b.ballot.layer,
+        )
+        by_epoch: dict[int, list] = {}
+        for rec in mine:
+            by_epoch.setdefault(rec.ballot.layer // lpe, []).append(rec.ballot)
+        assert by_epoch
+        for ballots in by_epoch.values():
+            first, *rest = ballots
+            assert first.epoch_data is not None and first.ref_ballot == bytes(20)
+            for ballot in rest:
+                assert ballot.epoch_data is None and ballot.ref_ballot == first.id()
+    all_ballots = [r.ballot for r in gw.state.ballots.values()]
+    assert any(b.support for b in all_ballots) and all(b.abstain for b in all_ballots)
+    assert any(b.base != bytes(20) for b in all_ballots)  # most build on an earlier ballot
+
+
 async def _hostile_publishes(harness, ident) -> None:
     """The gateway validates like a node: tampered, unproven and double ATXs are refused."""
     gw = harness.devnet.gateway
     url = harness.devnet.gateway_url
     record = gw.state.atxs[gw.state.by_smesher[ident.node_id][-1]]
-    last = record.atx
+    last = ActivationTxV2.from_bytes(record.atx.blob)  # the node's codec builds the variants
     gid = harness.devnet.genesis_id
     harness.devnet.time.jump(record.received_at - harness.devnet.time.now())
 
@@ -101,37 +126,31 @@ async def _hostile_publishes(harness, ident) -> None:
     assert (await publish(b"\x00" * 10))[0] == 400
     assert (await publish(last.to_bytes())) == (200, "")  # republishing the same ATX is harmless
     # an ATX that passes the double-publish check (new publish epoch, built on the last ATX)
-    nxt = dataclasses.replace(
-        last.inner.challenge,
-        publish_epoch=last.publish_epoch + 1,
-        sequence=last.inner.challenge.sequence + 1,
-        prev_atx=last.id(),
-    )
-    base = dataclasses.replace(last.inner, challenge=nxt)
-    status, error = await publish(ActivationTxV1.sign(base, ident, gid).to_bytes())
+    base = dataclasses.replace(last, publish_epoch=last.publish_epoch + 1, previous_atxs=(last.id(),))
+    status, error = await publish(ActivationTxV2.sign(base, ident, gid).to_bytes())
     assert status == 400 and "membership proof" in error  # our challenge changed: not in the PoET round
-    nipost = last.inner.nipost
-    unproven = dataclasses.replace(
-        base,
-        nipost=dataclasses.replace(
-            nipost, post_metadata=dataclasses.replace(nipost.post_metadata, challenge=b"\x09" * 32)
-        ),
-    )
-    status, error = await publish(ActivationTxV1.sign(unproven, ident, gid).to_bytes())
+    nipost = last.niposts[0]
+    unproven = dataclasses.replace(base, niposts=(dataclasses.replace(nipost, challenge=b"\x09" * 32),))
+    status, error = await publish(ActivationTxV2.sign(unproven, ident, gid).to_bytes())
     assert status == 400 and "PoET proof is unknown" in error
+    merged = dataclasses.replace(base, niposts=(dataclasses.replace(nipost, posts=nipost.posts * 2),))
+    status, error = await publish(ActivationTxV2.sign(merged, ident, gid).to_bytes())
+    assert status == 400 and "one post" in error
     # the PoST proof itself goes through the real verifier
-    first = gw.state.atxs[gw.state.by_smesher[ident.node_id][0]].atx
-    commitment = first.inner.challenge.commitment_atx
-    ref = nipost.post_metadata.challenge
-    gw._post_ok(nipost.post, ref, ident.node_id, commitment, last.inner.num_units, "NIPoST")
-    tampered = dataclasses.replace(nipost.post, indices=bytes(len(nipost.post.indices)))
+    sub = nipost.posts[0]
+    commitment = record.commitment_atx
+    gw._post_ok(sub.post, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
+    tampered = dataclasses.replace(sub.post, indices=bytes(len(sub.post.indices)))
     with pytest.raises(Exception, match="invalid NIPoST PoST proof"):
-        gw._post_ok(tampered, ref, ident.node_id, commitment, last.inner.num_units, "NIPoST")
+        gw._post_ok(tampered, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
+    # a v1 ATX where the network decodes v2 does not parse
+    status, error = await publish(b"\x0c" + bytes(200))
+    assert status == 400 and "malformed ATX (v2)" in error
     harness.devnet.time.jump(harness.devnet.clock.publish_deadline(4) - harness.devnet.time.now())
-    status, error = await publish(ActivationTxV1.sign(base, ident, gid).to_bytes())
+    status, error = await publish(ActivationTxV2.sign(base, ident, gid).to_bytes())
     assert status == 400 and "after the epoch ended" in error  # an expired deadline
-    other_coinbase = dataclasses.replace(last.inner, coinbase=bytes(4) + b"\x05" * 20)
-    status, error = await publish(ActivationTxV1.sign(other_coinbase, ident, gid).to_bytes())
+    other_coinbase = dataclasses.replace(last, coinbase=bytes(4) + b"\x05" * 20)
+    status, error = await publish(ActivationTxV2.sign(other_coinbase, ident, gid).to_bytes())
     assert status == 409 and "malfeasance" in error
     assert [m.kind for m in gw.state.malfeasance][-1] == "double-atx"
     await _hostile_proposals(harness, ident)
@@ -141,7 +160,8 @@ async def _hostile_proposals(harness, ident) -> None:
     """Ballots: a forged VRF proof is refused; a second, different proposal for a layer is malfeasance."""
     gw = harness.devnet.gateway
     gid = harness.devnet.genesis_id
-    (layer, proposal) = next((k[1], p) for k, p in gw.state.proposals.items() if k[0] == ident.node_id)
+    (layer, seen) = next((k[1], p) for k, p in gw.state.proposals.items() if k[0] == ident.node_id)
+    proposal = Proposal.from_bytes(seen.inner + seen.signature)
     harness.devnet.time.jump(harness.devnet.clock.layer_start(layer) - harness.devnet.time.now())
     ballot = proposal.ballot
 
@@ -176,3 +196,25 @@ async def _hostile_proposals(harness, ident) -> None:
     )
     assert status == 409 and "malfeasance" in error
     assert gw.state.malfeasance[-1].kind == "double-proposal"
+    # a diff that does not produce the signed opinion hash is dropped, as the tortoise does
+    wrong = dataclasses.replace(ballot.votes, abstain=())
+    status, error = await publish(
+        sign_proposal(ident, gid, ballot.inner, wrong, ballot.eligibility_proofs, (), proposal.mesh_hash)
+    )
+    assert status == 400 and "opinion hash" in error
+    # epoch data in a ballot that also names a ref ballot is refused
+    both = dataclasses.replace(ballot.inner, ref_ballot=b"\x07" * 20)
+    if ballot.inner.epoch_data is None:
+        both = dataclasses.replace(both, epoch_data=gowire_epoch_data(gw, ballot))
+    status, error = await publish(
+        sign_proposal(ident, gid, both, ballot.votes, ballot.eligibility_proofs, (), proposal.mesh_hash)
+    )
+    assert status == 400 and "epoch data in non-first ballot" in error
+
+
+def gowire_epoch_data(gw, ballot):
+    from appliance.node.wire import EpochData
+
+    ref = gw.state.ballots[ballot.inner.ref_ballot]
+    assert isinstance(ref.ballot, gowire.GoBallot)
+    return EpochData(*ref.ballot.epoch_data)
