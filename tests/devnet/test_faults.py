@@ -76,9 +76,9 @@ async def test_gateway_down_until_the_deadline_misses_precisely_and_chain_contin
     await wait_for(lambda: 4 in harness.atxs(ident.node_id), 40, "ATX for epoch 4")
     assert 3 not in harness.atxs(ident.node_id)
     state = devnet.gateway.state
-    third = state.atxs[state.by_smesher[ident.node_id][-1]].atx
+    third = state.atxs[state.by_smesher[ident.node_id][-1]]
     first = state.by_smesher[ident.node_id][0]
-    assert third.inner.challenge.prev_atx == first and third.inner.challenge.sequence == 1
+    assert third.prev_atx == first and third.sequence == 1
     assert not state.malfeasance
 
 
