@@ -130,7 +130,8 @@ class NodeManager:
             log.error("not smeshing for %s: %s", identity.node_id.hex()[:12], exc)
             return
         poets = [
-            PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout) for p in self.config.poets
+            PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout, self.config.proof_timeout)
+            for p in self.config.poets
         ]
         gateway = GatewayClient(self._session, self.config.gateway_url, self.config.request_timeout)
         smesher = Smesher(
