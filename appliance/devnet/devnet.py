@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance.devnet import faults as faults_mod
+from appliance.devnet.certifier import CertifierSettings, DevnetCertifier
 from appliance.devnet.gateway import DevnetGateway, GatewaySettings, PostVerifier
 from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet import DevnetPoet, PoetSettings
@@ -50,6 +51,9 @@ class DevnetConfig:
     hrp: str = "stest"
     # the devnet speaks today's mainnet: ATX v2 from the first publish epoch (None keeps v1)
     atx_v2_from_epoch: int | None = 1
+    # PoETs that name the devnet certifier in /v1/info (the others only take the PoW), as mainnet
+    # PoETs have moved to certificates while some still take the PoW
+    certified_poets: int = 1
 
 
 class Devnet:
@@ -98,6 +102,19 @@ class Devnet:
             cfg.atx_v2_from_epoch,
         )
         self.gateway = DevnetGateway(self.clock, self.time, settings, post_verifier)
+        self.certifier = DevnetCertifier(
+            self.time,
+            CertifierSettings(
+                labels_per_unit=cfg.labels_per_unit,
+                scrypt_n=cfg.scrypt_n,
+                k1=cfg.k1,
+                k2=cfg.k2,
+                pow_difficulty=cfg.post_pow_difficulty,
+                min_num_units=cfg.min_num_units,
+            ),
+            self.gateway._verify_post,
+        )
+        self.certifier_url = ""
         self.gateway.admin_hooks["faults"] = self._admin_faults
         self.gateway.admin_hooks["clock"] = self._admin_clock
         self._runners: list[web.AppRunner] = []
@@ -116,6 +133,10 @@ class Devnet:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serves the gateway on ``port`` (0 = ephemeral) and each PoET on the next ports (or ephemeral)."""
         self.gateway_url = await self._serve(self.gateway.app(), host, port)
+        self.certifier_url = await self._serve(self.certifier.app(), host, 0)
+        for poet in self.poets[: self.config.certified_poets]:
+            poet.settings.certifier_pubkey = self.certifier.pubkey
+            poet.settings.certifier_url = self.certifier_url
         for i, poet in enumerate(self.poets):
             self.poet_urls.append(await self._serve(poet.app(), host, port + 1 + i if port else 0))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import aiohttp
@@ -37,6 +38,7 @@ from appliance.node.wire import PoetProof
 # many times today's network and still only ~1.6 GB of reply, which is streamed, never held.
 MAX_MEMBERS = 1 << 25
 MAX_PROOF_BYTES = 2 << 30
+INFO_CACHE_TTL = 300.0  # config/mainnet.go POET.InfoCacheTTL: 5 min
 MAX_POW_DIFFICULTY = 40  # bits; more would take the board days: treat as a hostile server
 
 
@@ -98,6 +100,13 @@ class PoetClient:
         self.service_pubkey = service_pubkey
         self.timeout = timeout
         self.proof_timeout = proof_timeout
+        self._info: tuple[float, PoetInfo] | None = None
+
+    async def cached_info(self, ttl: float = INFO_CACHE_TTL) -> PoetInfo:
+        """``/v1/info`` at most every ``ttl`` seconds (go-spacemesh ``PoetConfig.InfoCacheTTL``)."""
+        if self._info is None or time.monotonic() - self._info[0] > ttl:
+            self._info = (time.monotonic(), await self.info())
+        return self._info[1]
 
     async def info(self) -> PoetInfo:
         url = f"{self.url}/v1/info"

@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from appliance.aio import cancel_and_wait
-from appliance.node import eligibility
+from appliance.node import certifier, eligibility
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.config import NodeConfig
 from appliance.node.gateway import GatewayClient
 from appliance.node.http import RemoteError, RemoteRejected
 from appliance.node.identity import Identity
-from appliance.node.poet import FetchedProof, MemberMissingError, PoetClient
+from appliance.node.poet import Certificate, FetchedProof, MemberMissingError, PoetClient
 from appliance.node.post_provider import PostProvider, PostUnavailable
 from appliance.node.state import StateStore
 from appliance.node.wire import (
@@ -346,13 +346,24 @@ class Smesher:
             reg["last_attempt_at"] = now
             reg.pop("error", None)  # an attempt with no recorded outcome may have reached the PoET
             await self._commit(f"register_intent:{n}")  # recorded before it is attempted
+            cert = await self._certificate(poet, reg, now)
+            reg["auth"] = "certificate" if cert is not None else "pow"
             try:
                 result = await poet.submit(
-                    self.identity, self.genesis_id, challenge_hash, self.clock.poet_proof_deadline(n), now
+                    self.identity,
+                    self.genesis_id,
+                    challenge_hash,
+                    self.clock.poet_proof_deadline(n),
+                    now,
+                    certificate=cert,
                 )
             except RemoteRejected as exc:
                 reg["error"] = exc.reason
-                if exc.status != 429:  # invalid / too late / conflict: retrying cannot help
+                if cert is not None and exc.status == 401:
+                    # ``reauthorize``: the PoET refused the certificate; forget it and use the PoW
+                    self.doc.get("certificates", {}).pop(reg.get("certifier_key", ""), None)
+                    reg["cert_refused"] = True
+                elif exc.status != 429:  # invalid / too late / conflict: retrying cannot help
                     reg["final"] = True
                 await self._commit(f"register_failed:{n}")
             except RemoteError as exc:
@@ -363,6 +374,47 @@ class Smesher:
                 await self._commit(f"registered_at:{n}")
                 return
             await asyncio.sleep(min(self.config.retry_interval, max(0.0, deadline - self.time.now())))
+
+    async def _certificate(self, poet: PoetClient, reg: dict[str, Any], now: float) -> Certificate | None:
+        """The certificate from the certifier this PoET names, cached per identity and certifier until
+        it expires (go-spacemesh keeps it in ``localsql/certifier``); None means "do the PoW" — as in
+        ``poetService.authorize``, every certifier failure falls back to it."""
+        if reg.get("cert_refused") or not self.doc["initial_post"]:
+            return None
+        try:
+            info = await poet.cached_info()
+        except RemoteError as exc:
+            reg["certifier_error"] = f"PoET info: {exc.reason}"
+            return None
+        if not info.certifier_url or info.certifier_pubkey is None:
+            return None
+        key = info.certifier_pubkey.hex()
+        reg["certifier_key"] = key
+        cached = self.doc.setdefault("certificates", {}).get(key)
+        if cached is not None:
+            issued = certifier.cert_from_json(cached)
+            if issued.expiration is None or issued.expiration > now:
+                return issued.certificate
+        initial = self.doc["initial_post"]
+        try:
+            issued = await certifier.certify(
+                poet.session,
+                info.certifier_url,
+                info.certifier_pubkey,
+                self.node_id,
+                bytes.fromhex(initial["commitment_atx"]),
+                int(initial["num_units"]),
+                _post_from(initial),
+                now,
+                timeout=self.config.request_timeout,
+            )
+        except RemoteError as exc:
+            log.warning("certifier %s failed, falling back to PoW: %s", info.certifier_url, exc.reason)
+            reg["certifier_error"] = exc.reason
+            return None
+        self.doc["certificates"][key] = certifier.cert_to_json(issued)
+        await self._commit("certificate")
+        return issued.certificate
 
     async def _fetch_proof(self, n: int, ep: dict[str, Any]) -> None:
         regs = {u: r for u, r in ep["registrations"].items() if r.get("round_id")}

@@ -49,6 +49,16 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         assert record.last_received_at < target_start, gw.report()
     lpe = devnet.config.layers_per_epoch
     assert {r.atx.version for r in gw.state.atxs.values()} == {2}  # the devnet runs today's ATX v2
+    # poet0 names a certifier: one certificate per identity, cached across epochs; poet1 takes the PoW
+    assert devnet.certifier.issued == len(idents)
+    for ident in idents:
+        doc = manager._smeshers[ident.node_id].store.doc
+        auths = {
+            url: reg.get("auth")
+            for e in doc["epochs"].values()
+            for url, reg in e.get("registrations", {}).items()
+        }
+        assert auths == {devnet.poet_urls[0]: "certificate", devnet.poet_urls[1]: "pow"}, auths
     _ballots_use_refs_and_votes(gw, idents, lpe)
     for ident in idents:
         grades = harness.atxs(ident.node_id)
