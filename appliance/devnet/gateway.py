@@ -368,7 +368,8 @@ class DevnetGateway:
             if atx.vrf_nonce is not None or atx.num_units > prev.num_units:
                 vrf_nonce = atx.vrf_nonce if atx.vrf_nonce is not None else prev.vrf_nonce
                 self._vrf_nonce_ok(atx.smesher_id, commitment, vrf_nonce, atx.num_units)
-            num_units = min(prev.num_units, atx.num_units)
+            # the previous ATX's *declared* units (atxs.Units), not its effective ones (handler_v1.go)
+            num_units = min(prev.declared_units, atx.num_units)
         if atx.membership_nodes is None or atx.post is None or atx.post_challenge is None:
             raise _Reject(400, "ATX has no NIPoST")
         if atx.labels_per_unit != s.labels_per_unit:
@@ -419,7 +420,7 @@ class DevnetGateway:
             if prev.publish_epoch >= atx.publish_epoch:
                 raise _Reject(400, "previous atx is too new")
             commitment, sequence = prev.commitment_atx, prev.sequence + 1
-            num_units = min(prev.num_units, sub.num_units)  # validatePreviousAtx
+            num_units = min(prev.declared_units, sub.num_units)  # validatePreviousAtx: atxs.Units
         leaves = self._membership(
             nipost.challenge, atx.challenge_hash(prev_atx), sub.membership_leaf_index, nipost.membership_nodes
         )

@@ -1,0 +1,61 @@
+"""A network still on ATX v1, and PoST data that grows: the next ATX carries a VRF nonce valid for
+the larger label count (``handler_v1.go`` ``validateNonInitialAtx``), and the weight grows only one
+epoch later (effective units = min(previous, new))."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.devnet.devnet import Devnet, DevnetConfig
+from appliance.node import wire
+
+from .conftest import Harness, make_dataset, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def v1_harness(tmp_path):
+    devnet = Devnet(DevnetConfig(atx_v2_from_epoch=None))
+    await devnet.start()
+    h = Harness(devnet, tmp_path)
+    try:
+        yield h
+    finally:
+        for manager in h.managers:
+            await manager.stop()
+        await devnet.stop()
+
+
+async def test_v1_network_and_growth_carries_a_new_vrf_nonce(v1_harness, tmp_path):
+    h = v1_harness
+    manager, (ident,) = await h.node()
+    await wait_for(lambda: 1 in h.atxs(ident.node_id), 60, "the initial ATX")
+    # the identity's data grows from 2 to 4 units (re-initialised bigger: same labels, a nonce
+    # searched over all of them)
+    bigger = make_dataset(tmp_path / "grown", ident, h.devnet, num_units=4)
+    provider = manager._smeshers[ident.node_id].provider
+    provider.datadirs[ident.node_id] = bigger
+    gw = h.devnet.gateway
+
+    def grown() -> bool:
+        return any(r.declared_units == 4 for r in gw.state.atxs.values() if r.smesher_id == ident.node_id)
+
+    await wait_for(grown, 60, "an ATX of the grown data")
+    await wait_for(lambda: len(h.atxs(ident.node_id)) >= 3, 60, "one more ATX on the grown data")
+    records = sorted(
+        (r for r in gw.state.atxs.values() if r.smesher_id == ident.node_id), key=lambda r: r.publish_epoch
+    )
+    assert {r.atx.version for r in records} == {1} and not gw.state.malfeasance
+    first_grown = next(i for i, r in enumerate(records) if r.declared_units == 4)
+    assert records[first_grown].num_units == 2  # growth counts one epoch later
+    assert records[first_grown + 1].num_units == 4
+    blob = records[first_grown].atx.blob
+    atx = wire.ActivationTxV1.from_bytes(blob)
+    assert atx.inner.vrf_nonce is not None  # checked by the gateway against 4 units' labels
+    assert records[first_grown].vrf_nonce == atx.inner.vrf_nonce
+    later = wire.ActivationTxV1.from_bytes(records[first_grown + 1].atx.blob)
+    # against the previous *effective* size (still 2) the data has grown again, so the handler
+    # re-checks the nonce (``needRecheck``); repeating the same nonce is what keeps that check easy
+    assert later.inner.vrf_nonce in (None, atx.inner.vrf_nonce)
+    assert all(g == "good" for g in h.atxs(ident.node_id).values())
