@@ -475,13 +475,15 @@ class DevnetGateway:
         epoch = _int(request.match_info["epoch"])
         if self.time.now() < self.clock.epoch_start(epoch) - 4 * self.clock.config.network_delay:
             raise _Reject(404, "epoch info not final yet")
-        active = self.active_set(epoch)
-        ids = sorted(r.atx_id for r in active)
         return {
             "beacon": self.beacon(epoch).hex(),
-            "total_weight": sum(r.weight for r in active),
-            "active_set_hash": b3(b"".join(ids)).hex(),
+            "total_weight": sum(r.weight for r in self.active_set(epoch)),
+            "active_set_hash": self.active_set_hash(epoch).hex(),
         }
+
+    def active_set_hash(self, epoch: int) -> bytes:
+        """``EpochActiveSet`` hash: blake3 over the sorted ATX ids of the set (handler.go handleSet)."""
+        return b3(b"".join(sorted(r.atx_id for r in self.active_set(epoch))))
 
     @property
     def mesh(self) -> tortoise.Mesh:
@@ -592,10 +594,12 @@ class DevnetGateway:
         if ballot.ref_ballot == bytes(20):
             if ballot.epoch_data is None:
                 raise _Reject(400, "missing epoch data")
-            _, beacon, count = ballot.epoch_data
+            active_hash, beacon, count = ballot.epoch_data
             if beacon == bytes(4):
                 raise _Reject(400, "missing beacon")
             active = self.active_set(epoch)
+            if active_hash != self.active_set_hash(epoch):  # getActiveSetWeight: the set must be known
+                raise _Reject(400, "ballot names an unknown active set")
             slots = eligibility.num_slots(
                 rec.weight, self.settings.min_active_set_weight, sum(r.weight for r in active),
                 self.settings.layer_avg_size, lpe,
