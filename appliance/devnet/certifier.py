@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
@@ -25,26 +24,16 @@ from appliance.devnet._web import Reject as _Reject
 from appliance.devnet._web import json_handler
 from appliance.node.clock import TimeSource
 
-
-@dataclass
-class CertifierSettings:
-    ttl: float = 3600.0  # how long a certificate stays valid
-    labels_per_unit: int = 256
-    scrypt_n: int = 2
-    k1: int = 8
-    k2: int = 12
-    pow_difficulty: bytes = b"\xff" * 32
-    min_num_units: int = 1
+# checks an initial PoST (post, node_id, commitment ATX, num_units); raises Reject when invalid
+PostCheck = Callable[[gowire.GoPost, bytes, bytes, int], None]
 
 
 class DevnetCertifier:
-    def __init__(
-        self, time: TimeSource, settings: CertifierSettings, post_verifier: Callable[..., None]
-    ) -> None:
+    def __init__(self, time: TimeSource, check_post: PostCheck, ttl: float = 3600.0) -> None:
         self.time = time
-        self.settings = settings
+        self.ttl = ttl  # how long a certificate stays valid
         self.key = nacl.signing.SigningKey.generate()
-        self._verify_post = post_verifier
+        self._check_post = check_post
         self.issued = 0
         self.down = False  # a fault switch: answer 503 to every request
 
@@ -70,25 +59,13 @@ class DevnetCertifier:
             num_units = int(meta["num_units"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise _Reject(400, "malformed certify request") from None
-        s = self.settings
+        if challenge != bytes(32):
+            raise _Reject(400, "the initial PoST is proven on the zero challenge")
         try:
-            await asyncio.to_thread(
-                self._verify_post,
-                post,
-                node_id=node_id,
-                commitment_atx_id=commitment,
-                challenge=challenge,
-                num_units=num_units,
-                labels_per_unit=s.labels_per_unit,
-                scrypt_n=s.scrypt_n,
-                k1=s.k1,
-                k2=s.k2,
-                pow_difficulty=s.pow_difficulty,
-                min_num_units=s.min_num_units,
-            )
-        except ValueError as exc:
-            raise _Reject(403, f"invalid PoST: {exc}") from None
-        data = gowire.encode_certificate(node_id, int(self.time.now() + s.ttl))
+            await asyncio.to_thread(self._check_post, post, node_id, commitment, num_units)
+        except _Reject as exc:
+            raise _Reject(403, exc.message) from None
+        data = gowire.encode_certificate(node_id, int(self.time.now() + self.ttl))
         self.issued += 1
         return {
             "certificate": base64.b64encode(data).decode(),

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance.devnet import faults as faults_mod
-from appliance.devnet.certifier import CertifierSettings, DevnetCertifier
+from appliance.devnet.certifier import DevnetCertifier
 from appliance.devnet.gateway import DevnetGateway, GatewaySettings, PostVerifier
 from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet import DevnetPoet, PoetSettings
@@ -104,15 +104,9 @@ class Devnet:
         self.gateway = DevnetGateway(self.clock, self.time, settings, post_verifier)
         self.certifier = DevnetCertifier(
             self.time,
-            CertifierSettings(
-                labels_per_unit=cfg.labels_per_unit,
-                scrypt_n=cfg.scrypt_n,
-                k1=cfg.k1,
-                k2=cfg.k2,
-                pow_difficulty=cfg.post_pow_difficulty,
-                min_num_units=cfg.min_num_units,
+            lambda post, node_id, commitment, units: self.gateway.check_post(
+                post, bytes(32), node_id, commitment, units, "initial"
             ),
-            self.gateway._verify_post,
         )
         self.certifier_url = ""
         self.gateway.admin_hooks["faults"] = self._admin_faults

@@ -351,7 +351,7 @@ class DevnetGateway:
                 raise _Reject(400, "initial ATX must have sequence 0 and node id = smesher id")
             if self.state.by_smesher.get(atx.smesher_id):
                 raise _Reject(400, "initial ATX for an identity that already has ATXs")
-            self._post_ok(
+            self.check_post(
                 atx.initial_post, EMPTY, atx.smesher_id, atx.commitment_atx, atx.num_units, "initial"
             )
             commitment, vrf_nonce, num_units = atx.commitment_atx, atx.vrf_nonce, atx.num_units
@@ -377,7 +377,7 @@ class DevnetGateway:
         leaves = self._membership(
             atx.post_challenge, atx.challenge_hash(), atx.leaf_index, atx.membership_nodes
         )
-        self._post_ok(atx.post, atx.post_challenge, atx.smesher_id, commitment, atx.num_units, "NIPoST")
+        self.check_post(atx.post, atx.post_challenge, atx.smesher_id, commitment, atx.num_units, "NIPoST")
         return AtxRecord(
             atx, atx_id, received_at, self.clock.grade(atx.publish_epoch, received_at), num_units,
             leaves // s.tick_size, vrf_nonce, atx.sequence, atx.prev_atx, atx.num_units, commitment,
@@ -408,7 +408,7 @@ class DevnetGateway:
                 raise _Reject(400, "initial ATX for an identity that already has ATXs")
             commitment = atx.commitment_atx
             self._vrf_nonce_ok(atx.smesher_id, commitment, atx.vrf_nonce, sub.num_units)
-            self._post_ok(atx.initial_post, EMPTY, atx.smesher_id, commitment, sub.num_units, "initial")
+            self.check_post(atx.initial_post, EMPTY, atx.smesher_id, commitment, sub.num_units, "initial")
             prev_atx, sequence, num_units = EMPTY, 0, sub.num_units
         else:
             if len(atx.previous_atxs) != 1:
@@ -424,7 +424,7 @@ class DevnetGateway:
         leaves = self._membership(
             nipost.challenge, atx.challenge_hash(prev_atx), sub.membership_leaf_index, nipost.membership_nodes
         )
-        self._post_ok(sub.post, nipost.challenge, atx.smesher_id, commitment, sub.num_units, "NIPoST")
+        self.check_post(sub.post, nipost.challenge, atx.smesher_id, commitment, sub.num_units, "NIPoST")
         if atx.initial_post is None:  # every non-initial v2 ATX proves its nonce for TotalNumUnits
             self._vrf_nonce_ok(atx.smesher_id, commitment, atx.vrf_nonce, atx.total_num_units)
         return AtxRecord(
@@ -432,7 +432,7 @@ class DevnetGateway:
             leaves // s.tick_size, atx.vrf_nonce, sequence, prev_atx, sub.num_units, commitment,
         )  # fmt: skip
 
-    def _post_ok(
+    def check_post(
         self, post, challenge: bytes, node_id: bytes, commitment: bytes, num_units: int, what: str
     ) -> None:
         s = self.settings

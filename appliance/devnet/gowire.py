@@ -163,6 +163,19 @@ class GoPost:
         return tree_root([self.nonce.to_bytes(4, "little"), self.indices, self.pow.to_bytes(8, "little")])
 
 
+def _post_option(post: GoPost | None) -> bytes:
+    """``EncodeOption(*PostV1)``: 0x00, or 0x01 ‖ compact32 nonce ‖ byte slice indices ‖ compact64 pow."""
+    if post is None:
+        return b"\x00"
+    return (
+        b"\x01"
+        + compact_bytes(post.nonce)
+        + compact_bytes(len(post.indices))
+        + post.indices
+        + compact_bytes(post.pow)
+    )
+
+
 def _post(d: GoDecoder) -> GoPost:  # PostV1: Compact32 Nonce, ByteSlice(800) Indices, Compact64 Pow
     return GoPost(d.compact32(), d.byte_slice(800), d.compact64())
 
@@ -200,13 +213,7 @@ class GoAtxV1:
         enc = compact_bytes(self.publish_epoch) + compact_bytes(self.sequence) + self.prev_atx
         enc += self.positioning_atx
         enc += b"\x01" + self.commitment_atx if self.commitment_atx is not None else b"\x00"
-        if self.initial_post is None:
-            enc += b"\x00"
-        else:
-            p = self.initial_post
-            enc += b"\x01" + compact_bytes(p.nonce) + compact_bytes(len(p.indices)) + p.indices
-            enc += compact_bytes(p.pow)
-        return b3(b"\x00", enc)
+        return b3(b"\x00", enc + _post_option(self.initial_post))
 
 
 def decode_atx_v1(blob: bytes) -> GoAtxV1:
@@ -323,13 +330,7 @@ class GoAtxV2:
         """``NIPostChallengeV2{PublishEpoch, PrevATXID, PositioningATXID, InitialPost}.Hash()`` as
         ``syntacticallyValidateDeps`` rebuilds it for the membership check."""
         enc = compact_bytes(self.publish_epoch) + prev_atx + self.positioning_atx
-        if self.initial_post is None:
-            enc += b"\x00"
-        else:
-            p = self.initial_post
-            enc += b"\x01" + compact_bytes(p.nonce) + compact_bytes(len(p.indices)) + p.indices
-            enc += compact_bytes(p.pow)
-        return b3(b"\x00", enc)
+        return b3(b"\x00", enc + _post_option(self.initial_post))
 
     @property
     def total_num_units(self) -> int:  # TotalNumUnits

@@ -103,7 +103,7 @@ async def test_certifier_replies_are_checked(env):
     args = (smesher.node_id, commitment, int(initial["num_units"]), post, now)
     with pytest.raises(RemoteProtocolError, match="pubkey is invalid"):  # not the advertised certifier
         await certifier.certify(session, info.certifier_url, bytes(32), *args)
-    with pytest.raises(RemoteRejected, match="invalid PoST"):  # a tampered proof is not certified
+    with pytest.raises(RemoteRejected, match="invalid initial PoST"):  # a tampered proof is not certified
         bad = certifier.PostV1(post.nonce, bytes(len(post.indices)), post.pow)
         await certifier.certify(
             session, info.certifier_url, info.certifier_pubkey, smesher.node_id, commitment, 2, bad, now

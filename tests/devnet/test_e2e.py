@@ -149,10 +149,10 @@ async def _hostile_publishes(harness, ident) -> None:
     # the PoST proof itself goes through the real verifier
     sub = nipost.posts[0]
     commitment = record.commitment_atx
-    gw._post_ok(sub.post, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
+    gw.check_post(sub.post, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
     tampered = dataclasses.replace(sub.post, indices=bytes(len(sub.post.indices)))
     with pytest.raises(Exception, match="invalid NIPoST PoST proof"):
-        gw._post_ok(tampered, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
+        gw.check_post(tampered, nipost.challenge, ident.node_id, commitment, sub.num_units, "NIPoST")
     # a v1 ATX where the network decodes v2 does not parse
     status, error = await publish(b"\x0c" + bytes(200))
     assert status == 400 and "malformed ATX (v2)" in error

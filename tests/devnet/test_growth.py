@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.devnet.devnet import Devnet, DevnetConfig
+from appliance.devnet.devnet import DevnetConfig
 from appliance.node import wire
 
-from .conftest import Harness, make_dataset, wait_for
+from .conftest import make_dataset, running_harness, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 async def v1_harness(tmp_path):
-    devnet = Devnet(DevnetConfig(atx_v2_from_epoch=None))
-    await devnet.start()
-    h = Harness(devnet, tmp_path)
-    try:
+    async for h in running_harness(tmp_path, DevnetConfig(atx_v2_from_epoch=None)):
         yield h
-    finally:
-        for manager in h.managers:
-            await manager.stop()
-        await devnet.stop()
 
 
 async def test_v1_network_and_growth_carries_a_new_vrf_nonce(v1_harness, tmp_path):
