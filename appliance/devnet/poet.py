@@ -93,7 +93,18 @@ class DevnetPoet:
         return app
 
     def _wrap(self, fn):
-        return json_handler(fn, lambda exc: {"code": _GRPC_CODES.get(exc.status, 2), "message": exc.message})
+        inner = json_handler(fn, lambda exc: {"code": _GRPC_CODES.get(exc.status, 2), "message": exc.message})
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            try:
+                return await inner(request)
+            except _HostileReply:  # a 200 whose body is wrongly typed and then simply stops
+                resp = web.StreamResponse()
+                await resp.prepare(request)
+                await resp.write(b'{"proof": {"members": [12345, "')
+                return resp
+
+        return handler
 
     async def _info(self, request: web.Request) -> dict[str, Any]:
         cfg = self.clock.config
@@ -189,6 +200,8 @@ class DevnetPoet:
         end = self.clock.round_end_by_id(rnd.round_id)
         if self.time.now() < end + self.faults.late_proof:
             raise _Reject(404, "proof not ready")
+        if self.faults.hostile_proof:
+            raise _HostileReply()
         missing = {bytes.fromhex(x) for x in self.faults.missing_members if _is_hex(x)}
         # a stand-in for the other smeshers of a real round, so proofs are never trivially one leaf
         others = [blake3.blake3(b"devnet-member" + rnd.round_id.to_bytes(8, "little")).digest()]
@@ -211,6 +224,10 @@ class DevnetPoet:
             },
             "pubkey": _b64(self.pubkey),
         }
+
+
+class _HostileReply(Exception):
+    """Raised by a handler to send the ``hostile_proof`` fault's broken reply."""
 
 
 def encode_certificate(pubkey: bytes, expiration: int | None) -> bytes:
