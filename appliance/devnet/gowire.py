@@ -295,7 +295,9 @@ class GoAtxV2:
             posts = []
             for sp in np_.posts:
                 if sp.prev_atx_index >= len(self.previous_atxs):
-                    posts.append(bytes(32))  # Go returns a nil root; the handler rejects the ATX anyway
+                    # Go's root is nil and AddLeaf(nil) parks nothing; with only zero padding after
+                    # it (a solo ATX) that equals one more zero leaf
+                    posts.append(bytes(32))
                     continue
                 posts.append(
                     tree_root(

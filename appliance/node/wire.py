@@ -327,8 +327,10 @@ class SubPostV2:
         return SubPostV2(dec.compact32(), dec.compact32(), dec.compact(), PostV1.read(dec), dec.compact32())
 
     def root(self, previous_atxs: tuple[bytes, ...]) -> bytes:
-        """``SubPostV2.Root``; an out-of-range PrevATXIndex makes Go's root nil (32 zero bytes here
-        too, since a nil leaf hashes like padding there) — the handler rejects such an ATX anyway."""
+        """``SubPostV2.Root``. An out-of-range PrevATXIndex (every initial ATX: index 0, no previous
+        ATXs) makes Go's root nil, and merkle-tree's ``AddLeaf(nil)`` parks nothing: the posts tree
+        is then the 255 zero padding leaves — the same root as a zero leaf in front of them, which
+        is what returning 32 zero bytes gives for a solo ATX's single sub-post."""
         if self.prev_atx_index >= len(previous_atxs):
             return bytes(HASH_SIZE)
         return _tree_root(
