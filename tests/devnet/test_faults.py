@@ -56,6 +56,12 @@ async def test_all_members_missing_is_a_precise_miss_then_the_next_epoch_works(h
     for poet in devnet.poets:
         poet.faults.missing_members = []
     await wait_for(lambda: 2 in harness.atxs(ident.node_id), 30, "initial ATX in epoch 2")
+
+    def node_saw_it() -> bool:  # the gateway stores the ATX a moment before the node records the reply
+        history = manager.snapshot().identities[0].atx_history
+        return len(history) > 1 and history[1].grade != "pending"
+
+    await wait_for(node_saw_it, 30, "the node's record of the published ATX")
     history = manager.snapshot().identities[0].atx_history
     assert (history[0].epoch, history[0].grade) == (1, "missed") and "members" in history[0].reason
     assert (history[1].epoch, history[1].grade) == (2, "good")
