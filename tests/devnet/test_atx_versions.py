@@ -1,6 +1,6 @@
-"""A network still on ATX v1, and PoST data that grows: the next ATX carries a VRF nonce valid for
-the larger label count (``handler_v1.go`` ``validateNonInitialAtx``), and the weight grows only one
-epoch later (effective units = min(previous, new))."""
+"""ATX versions per network: a network still on v1, one that switches to v2 mid-chain, and PoST
+data that grows — the next ATX carries a VRF nonce valid for the larger label count
+(``handler_v1.go`` ``validateNonInitialAtx``) and the weight grows only one epoch later."""
 
 from __future__ import annotations
 
@@ -52,3 +52,22 @@ async def test_v1_network_and_growth_carries_a_new_vrf_nonce(v1_harness, tmp_pat
     # re-checks the nonce (``needRecheck``); repeating the same nonce is what keeps that check easy
     assert later.inner.vrf_nonce in (None, atx.inner.vrf_nonce)
     assert all(g == "good" for g in h.atxs(ident.node_id).values())
+
+
+@pytest.fixture
+async def switching_harness(tmp_path):
+    async for h in running_harness(tmp_path, DevnetConfig(atx_v2_from_epoch=2)):
+        yield h
+
+
+async def test_switch_to_v2_mid_chain(switching_harness):
+    h = switching_harness
+    manager, (ident,) = await h.node()
+    await wait_for(lambda: {1, 2} <= set(h.atxs(ident.node_id)), 60, "ATXs for epochs 1 and 2")
+    gw = h.devnet.gateway
+    first, second = (gw.state.atxs[i] for i in gw.state.by_smesher[ident.node_id][:2])
+    assert (first.atx.version, second.atx.version) == (1, 2)
+    assert second.prev_atx == first.atx_id and second.atx.previous_atxs == [first.atx_id]
+    assert h.atxs(ident.node_id)[1] == h.atxs(ident.node_id)[2] == "good"
+    doc = manager._smeshers[ident.node_id].store.doc
+    assert [doc["epochs"][k]["atx_version"] for k in ("1", "2")] == [1, 2]
