@@ -522,22 +522,23 @@ class Smesher:
     def _vrf_nonce_for(self, ep: dict[str, Any], initial: bool) -> tuple[int, bool]:
         """The VRF nonce this ATX stands on, and whether it differs from the previous ATX's.
 
-        A nonce is only valid for the label count it was searched over; when NumUnits grew the
-        previous one no longer proves anything and go-spacemesh refuses the ATX unless it carries a
-        nonce valid for the new size (``handler_v1.go`` ``validateNonInitialAtx``: ``needRecheck``;
-        v2 checks ``VRFNonceV2`` against ``TotalNumUnits`` on every ATX, ``handler_v2.go``). The
-        PoST data's own nonce is the one searched over its current size."""
+        As go-spacemesh's builder (``activation/activation.go`` ``createAtx``): the PoST data's own
+        nonce, attached to a v1 ATX when it differs from the previous one (v2 always carries it). A
+        nonce is only valid for the label count it was searched over, so when NumUnits grew the
+        handler re-checks it against the new size (``handler_v1.go`` ``validateNonInitialAtx``:
+        ``needRecheck``; ``handler_v2.go`` checks ``VRFNonceV2`` on ``TotalNumUnits`` every time) —
+        the data's nonce is the one searched over its current size."""
         if initial:
             return int(self.doc["initial_post"]["vrf_nonce"]), True
         prev = self.doc["last_atx"] or {}
         prev_nonce = prev.get("vrf_nonce")
         data_nonce = ep.get("data_vrf_nonce")
-        grew = int(ep["num_units"]) > int(prev.get("num_units") or 0)
-        if data_nonce is not None and (grew or prev_nonce is None):
-            return int(data_nonce), data_nonce != prev_nonce or grew
-        if grew:
+        if data_nonce is None and int(ep["num_units"]) > int(prev.get("num_units") or 0):
             raise _Expired("PoST data grew but has no VRF nonce for its new size")
-        return int(prev_nonce), False
+        nonce = data_nonce if data_nonce is not None else prev_nonce
+        if nonce is None:
+            raise _Expired("no VRF nonce known for this identity")
+        return int(nonce), nonce != prev_nonce
 
     async def _build_atx(self, n: int, ep: dict[str, Any]) -> None:
         if not ep.get("atx"):  # write-once: an ATX signed for this epoch is never replaced

@@ -8,6 +8,7 @@ import pytest
 
 from appliance.devnet.devnet import DevnetConfig
 from appliance.node import wire
+from appliance.post.metadata import read_metadata
 
 from .conftest import make_dataset, running_harness, wait_for
 
@@ -43,14 +44,15 @@ async def test_v1_network_and_growth_carries_a_new_vrf_nonce(v1_harness, tmp_pat
     first_grown = next(i for i, r in enumerate(records) if r.declared_units == 4)
     assert records[first_grown].num_units == 2  # growth counts one epoch later
     assert records[first_grown + 1].num_units == 4
-    blob = records[first_grown].atx.blob
-    atx = wire.ActivationTxV1.from_bytes(blob)
-    assert atx.inner.vrf_nonce is not None  # checked by the gateway against 4 units' labels
-    assert records[first_grown].vrf_nonce == atx.inner.vrf_nonce
+    # the grown ATX stands on the grown data's nonce (attached when it changed, as the Go builder
+    # does); the gateway re-checked it against 4 units' labels either way (``needRecheck``)
+    new_nonce = read_metadata(bigger).nonce
+    old_nonce = records[first_grown - 1].vrf_nonce
+    atx = wire.ActivationTxV1.from_bytes(records[first_grown].atx.blob)
+    assert atx.inner.vrf_nonce == (new_nonce if new_nonce != old_nonce else None)
+    assert records[first_grown].vrf_nonce == records[first_grown + 1].vrf_nonce == new_nonce
     later = wire.ActivationTxV1.from_bytes(records[first_grown + 1].atx.blob)
-    # against the previous *effective* size (still 2) the data has grown again, so the handler
-    # re-checks the nonce (``needRecheck``); repeating the same nonce is what keeps that check easy
-    assert later.inner.vrf_nonce in (None, atx.inner.vrf_nonce)
+    assert later.inner.vrf_nonce is None  # unchanged since the previous ATX: not repeated
     assert all(g == "good" for g in h.atxs(ident.node_id).values())
 
 

@@ -26,13 +26,15 @@ def test_initial_uses_the_initial_nonce(bare):
     assert bare._vrf_nonce_for({"num_units": 4}, initial=True) == (11, True)
 
 
-def test_same_size_keeps_the_previous_nonce(bare):
+def test_the_data_nonce_is_attached_when_it_changed(bare):
     assert bare._vrf_nonce_for({"num_units": 4, "data_vrf_nonce": 11}, initial=False) == (11, False)
-    assert bare._vrf_nonce_for({"num_units": 3, "data_vrf_nonce": 99}, initial=False) == (11, False)
+    assert bare._vrf_nonce_for({"num_units": 4, "data_vrf_nonce": 99}, initial=False) == (99, True)
+    assert bare._vrf_nonce_for({"num_units": 4, "data_vrf_nonce": None}, initial=False) == (11, False)
 
 
 def test_growth_takes_the_data_nonce_for_the_new_size(bare):
     assert bare._vrf_nonce_for({"num_units": 6, "data_vrf_nonce": 99}, initial=False) == (99, True)
-    assert bare._vrf_nonce_for({"num_units": 6, "data_vrf_nonce": 11}, initial=False) == (11, True)
+    # the same nonce is still the data's best for the larger size: the handler re-checks it anyway
+    assert bare._vrf_nonce_for({"num_units": 6, "data_vrf_nonce": 11}, initial=False) == (11, False)
     with pytest.raises(smesher_mod._Expired, match="no VRF nonce"):
         bare._vrf_nonce_for({"num_units": 6, "data_vrf_nonce": None}, initial=False)
