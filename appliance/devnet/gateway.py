@@ -30,7 +30,7 @@ from appliance.devnet._web import Reject as _Reject
 from appliance.devnet._web import fault_middleware, json_handler
 from appliance.devnet.faults import GatewayFaults
 from appliance.devnet.gowire import GoAtxV1, GoAtxV2, GoBallot, GoPoetProofMessage, GoProposal, WireError, b3
-from appliance.node import ecvrf, eligibility
+from appliance.node import ecvrf
 from appliance.node.clock import LayerClock, TimeSource
 
 MAX_BODY = 1 << 20
@@ -54,6 +54,18 @@ def _vrf_message(beacon: bytes, epoch: int, nonce: int, counter: int) -> bytes:
     (3), Beacon [4], Epoch compact32, Nonce compact64, Counter compact32}."""
     c = gowire.compact_bytes
     return c(3) + beacon + c(epoch) + c(nonce) + c(counter)
+
+
+def num_eligible_slots(weight: int, min_weight: int, total: int, committee: int, layers: int) -> int:
+    """``GetNumEligibleSlots`` (proposals/util/util.go): max(1, w·committee·layers / max(min, total))."""
+    if total == 0:
+        raise _Reject(400, "zero total weight")
+    return max(1, weight * committee * layers // max(min_weight, total))
+
+
+def eligible_layer(epoch: int, layers: int, vrf_sig: bytes) -> int:
+    """``CalcEligibleLayer``: epoch's first layer + LE64(vrfSig[:8]) mod layers per epoch."""
+    return epoch * layers + int.from_bytes(vrf_sig[:8], "little") % layers
 
 
 @dataclass
@@ -581,7 +593,7 @@ class DevnetGateway:
             last = j
             if not ecvrf.verify(ballot.smesher_id, sig, _vrf_message(beacon, epoch, rec.vrf_nonce, j)):
                 raise _Reject(400, f"invalid VRF proof for counter {j}")
-            if eligibility.layer_of(sig, epoch, lpe) != layer:
+            if eligible_layer(epoch, lpe, sig) != layer:
                 raise _Reject(400, f"counter {j} is not eligible in layer {layer}")
         is_ref = ballot.epoch_data is not None
         return BallotRecord(ballot, votes, count if is_ref else None, beacon if is_ref else None)
@@ -600,7 +612,7 @@ class DevnetGateway:
             active = self.active_set(epoch)
             if active_hash != self.active_set_hash(epoch):  # getActiveSetWeight: the set must be known
                 raise _Reject(400, "ballot names an unknown active set")
-            slots = eligibility.num_slots(
+            slots = num_eligible_slots(
                 rec.weight, self.settings.min_active_set_weight, sum(r.weight for r in active),
                 self.settings.layer_avg_size, lpe,
             )  # fmt: skip

@@ -171,4 +171,9 @@ def test_devnet_judge_does_not_import_the_node_codec() -> None:
         tree = ast.parse(path.read_text())
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        assert not names & {"appliance.node.wire", "appliance.node.scale", "appliance.node.merkle"}, path
+        assert not names & {
+            "appliance.node.wire",
+            "appliance.node.scale",
+            "appliance.node.merkle",
+            "appliance.node.eligibility",
+        }, path
