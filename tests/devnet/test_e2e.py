@@ -34,12 +34,23 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
     gw = devnet.gateway
     clock = devnet.clock
 
-    def done() -> bool:
-        return clock.epoch_at(devnet.time.now()) >= 4 and all(
-            {1, 2, 3} <= set(harness.atxs(i.node_id)) for i in idents
-        )
+    def first_run(ident) -> int | None:
+        """The first of three consecutive good epochs (a loaded machine may start late or miss one)."""
+        grades = harness.atxs(ident.node_id)
+        return next((e for e in sorted(grades) if all(grades.get(e + k) == "good" for k in range(3))), None)
 
-    await wait_for(done, 90, "three published ATXs per identity and the end of epoch 3")
+    def done() -> bool:
+        starts = [first_run(i) for i in idents]
+        return None not in starts and clock.epoch_at(devnet.time.now()) >= max(starts) + 3  # type: ignore[operator]
+
+    try:
+        await wait_for(done, 300, "three good ATXs in a row per identity and the end of their last target")
+    except AssertionError as exc:  # say which epoch went wrong and why
+        epochs = {
+            i.name: {k: (e.get("phase"), e.get("reason")) for k, e in _doc(manager, i)["epochs"].items()}
+            for i in idents
+        }
+        raise AssertionError(f"{exc}: {epochs}; gateway rejected {gw.state.rejected[-5:]}") from None
     assert not gw.state.malfeasance
     # every ATX was gossiped again while it mattered, and no more once its target epoch had started
     for record in gw.state.atxs.values():
@@ -60,11 +71,12 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         }
         assert auths == {devnet.poet_urls[0]: "certificate", devnet.poet_urls[1]: "pow"}, auths
     _ballots_use_refs_and_votes(gw, idents, lpe)
+    runs = {ident.node_id: first_run(ident) for ident in idents}
     for ident in idents:
-        grades = harness.atxs(ident.node_id)
-        assert [grades[e] for e in (1, 2, 3)] == ["good", "good", "good"], gw.report()
+        start = runs[ident.node_id]
+        assert start is not None
         # the eligible layers, computed independently from the gateway's view of the network
-        for target in (2, 3):
+        for target in (start + 1, start + 2):
             active = gw.active_set(target)
             mine = next(r for r in active if r.atx.smesher_id == ident.node_id)
             slots = eligibility.num_slots(
@@ -85,7 +97,9 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
     status = manager.snapshot()
     assert status.clock_synced and len(status.identities) == 2
     for ident_status in status.identities:
-        assert [a.grade for a in ident_status.atx_history[:3]] == ["good"] * 3
+        grades = {a.epoch: a.grade for a in ident_status.atx_history}
+        start = runs[bytes.fromhex(ident_status.node_id)]
+        assert [grades.get(e) for e in range(start, start + 3)] == ["good"] * 3, grades
         assert ident_status.proposals_published >= 2 and ident_status.eligible_layers
         assert ident_status.last_proof_seconds is not None
     collector.cancel()
@@ -93,6 +107,10 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
     assert {e.data["node_id"] for e in events} == {i.node_id.hex() for i in idents}
     await manager.stop()  # the node is done; replay the last ATX's moment for the hostile publishes
     await _hostile_publishes(harness, idents[0])
+
+
+def _doc(manager, ident) -> dict:
+    return manager._smeshers[ident.node_id].store.doc
 
 
 def _ballots_use_refs_and_votes(gw, idents, lpe: int) -> None:
@@ -156,7 +174,8 @@ async def _hostile_publishes(harness, ident) -> None:
     # a v1 ATX where the network decodes v2 does not parse
     status, error = await publish(b"\x0c" + bytes(200))
     assert status == 400 and "malformed ATX (v2)" in error
-    harness.devnet.time.jump(harness.devnet.clock.publish_deadline(4) - harness.devnet.time.now())
+    deadline = harness.devnet.clock.publish_deadline(last.publish_epoch + 1)
+    harness.devnet.time.jump(deadline - harness.devnet.time.now())
     status, error = await publish(ActivationTxV2.sign(base, ident, gid).to_bytes())
     assert status == 400 and "after the epoch ended" in error  # an expired deadline
     other_coinbase = dataclasses.replace(last, coinbase=bytes(4) + b"\x05" * 20)
