@@ -60,16 +60,18 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         assert record.last_received_at < target_start, gw.report()
     lpe = devnet.config.layers_per_epoch
     assert {r.atx.version for r in gw.state.atxs.values()} == {2}  # the devnet runs today's ATX v2
-    # poet0 names a certifier: one certificate per identity, cached across epochs; poet1 takes the PoW
-    assert devnet.certifier.issued == len(idents)
+    # poet0 names a certifier: a certificate per identity, cached across epochs (a certifier reply
+    # lost to a timeout on a loaded machine falls back to the PoW and is asked for again); poet1
+    # only takes the PoW
+    fallbacks = 0
     for ident in idents:
-        doc = manager._smeshers[ident.node_id].store.doc
-        auths = {
-            url: reg.get("auth")
-            for e in doc["epochs"].values()
-            for url, reg in e.get("registrations", {}).items()
-        }
-        assert auths == {devnet.poet_urls[0]: "certificate", devnet.poet_urls[1]: "pow"}, auths
+        regs = [e.get("registrations", {}) for e in _doc(manager, ident)["epochs"].values()]
+        at_cert = [r[devnet.poet_urls[0]] for r in regs if devnet.poet_urls[0] in r]
+        assert all(r[devnet.poet_urls[1]].get("auth") == "pow" for r in regs if devnet.poet_urls[1] in r)
+        assert any(r.get("auth") == "certificate" for r in at_cert), at_cert
+        assert all(r.get("auth") == "certificate" or "certifier_error" in r for r in at_cert), at_cert
+        fallbacks += sum("certifier_error" in r for r in at_cert)
+    assert len(idents) <= devnet.certifier.issued <= len(idents) + fallbacks
     _ballots_use_refs_and_votes(gw, idents, lpe)
     runs = {ident.node_id: first_run(ident) for ident in idents}
     for ident in idents:
