@@ -22,6 +22,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "kombu": ("peers",),
     "redis": ("peers",),
     "pyopencl": ("peers",),
+    "ijson": ("node",),
 }
 
 

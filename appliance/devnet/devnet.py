@@ -16,11 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from appliance.devnet import faults as faults_mod
+from appliance.devnet.certifier import DevnetCertifier
 from appliance.devnet.gateway import DevnetGateway, GatewaySettings, PostVerifier
+from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet import DevnetPoet, PoetSettings
 from appliance.node.clock import ClockConfig, LayerClock, ManualTime
 from appliance.node.config import NodeConfig, PoetServer
-from appliance.node.wire import blake
 
 EASY_POST_POW = b"\xff" * 32
 
@@ -48,6 +49,11 @@ class DevnetConfig:
     layer_avg_size: int = 1
     min_active_set_weight: int = 50
     hrp: str = "stest"
+    # the devnet speaks today's mainnet: ATX v2 from the first publish epoch (None keeps v1)
+    atx_v2_from_epoch: int | None = 1
+    # PoETs that name the devnet certifier in /v1/info (the others only take the PoW), as mainnet
+    # PoETs have moved to certificates while some still take the PoW
+    certified_poets: int = 1
 
 
 class Devnet:
@@ -93,8 +99,16 @@ class Devnet:
             cfg.tick_size,
             cfg.layer_avg_size,
             cfg.min_active_set_weight,
+            cfg.atx_v2_from_epoch,
         )
         self.gateway = DevnetGateway(self.clock, self.time, settings, post_verifier)
+        self.certifier = DevnetCertifier(
+            self.time,
+            lambda post, node_id, commitment, units: self.gateway.check_post(
+                post, bytes(32), node_id, commitment, units, "initial"
+            ),
+        )
+        self.certifier_url = ""
         self.gateway.admin_hooks["faults"] = self._admin_faults
         self.gateway.admin_hooks["clock"] = self._admin_clock
         self._runners: list[web.AppRunner] = []
@@ -113,6 +127,10 @@ class Devnet:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serves the gateway on ``port`` (0 = ephemeral) and each PoET on the next ports (or ephemeral)."""
         self.gateway_url = await self._serve(self.gateway.app(), host, port)
+        self.certifier_url = await self._serve(self.certifier.app(), host, 0)
+        for poet in self.poets[: self.config.certified_poets]:
+            poet.settings.certifier_pubkey = self.certifier.pubkey
+            poet.settings.certifier_url = self.certifier_url
         for i, poet in enumerate(self.poets):
             self.poet_urls.append(await self._serve(poet.app(), host, port + 1 + i if port else 0))
 
@@ -139,6 +157,7 @@ class Devnet:
             "retry_interval": min(0.25, cfg.layer_duration / 4),
             # mainnet's 2 h regossip against its 14 d epoch, scaled to the devnet's epoch
             "regossip_interval": cfg.layer_duration * cfg.layers_per_epoch / 168,
+            "atx_v2_from_epoch": cfg.atx_v2_from_epoch,
         }
         values.update(overrides)
         return NodeConfig(**values)

@@ -18,6 +18,7 @@ class PoetFaults:
     slow: float = 0.0  # seconds added before every reply
     late_proof: float = 0.0  # seconds the proof becomes available after the round ends
     missing_members: list[str] = dataclasses.field(default_factory=list)  # node ids (hex) left out
+    hostile_proof: bool = False  # the proof reply is cut off mid-stream after a wrongly typed member
 
 
 @dataclass

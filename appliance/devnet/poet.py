@@ -22,13 +22,13 @@ import blake3
 import nacl.signing
 from aiohttp import web
 
+from appliance.devnet import gowire
 from appliance.devnet._web import Reject as _Reject
 from appliance.devnet._web import fault_middleware, json_handler
 from appliance.devnet.faults import PoetFaults
-from appliance.node import merkle, pow, signing
+from appliance.node import pow, signing
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.http import format_duration
-from appliance.node.scale import Decoder, Encoder, ScaleError, decode_all
 
 MAX_BODY = 64 << 10
 _GRPC_CODES = {400: 3, 401: 16, 404: 5, 409: 6, 429: 8}  # grpc-gateway puts the gRPC code in the body
@@ -93,7 +93,18 @@ class DevnetPoet:
         return app
 
     def _wrap(self, fn):
-        return json_handler(fn, lambda exc: {"code": _GRPC_CODES.get(exc.status, 2), "message": exc.message})
+        inner = json_handler(fn, lambda exc: {"code": _GRPC_CODES.get(exc.status, 2), "message": exc.message})
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            try:
+                return await inner(request)
+            except _HostileReply:  # a 200 whose body is wrongly typed and then simply stops
+                resp = web.StreamResponse()
+                await resp.prepare(request)
+                await resp.write(b'{"proof": {"members": [12345, "')
+                return resp
+
+        return handler
 
     async def _info(self, request: web.Request) -> dict[str, Any]:
         cfg = self.clock.config
@@ -171,8 +182,8 @@ class DevnetPoet:
         if not signing.verify_raw(self.settings.certifier_pubkey, data, sig):
             raise _Reject(401, "invalid certificate signature")
         try:
-            cert_pubkey, expiration = decode_all(data, _read_cert)
-        except ScaleError:
+            cert_pubkey, expiration = gowire.decode_certificate(data)
+        except gowire.WireError:
             raise _Reject(401, "malformed certificate") from None
         if cert_pubkey != pubkey:
             raise _Reject(401, "certificate is for another identity")
@@ -189,11 +200,13 @@ class DevnetPoet:
         end = self.clock.round_end_by_id(rnd.round_id)
         if self.time.now() < end + self.faults.late_proof:
             raise _Reject(404, "proof not ready")
+        if self.faults.hostile_proof:
+            raise _HostileReply()
         missing = {bytes.fromhex(x) for x in self.faults.missing_members if _is_hex(x)}
         # a stand-in for the other smeshers of a real round, so proofs are never trivially one leaf
         others = [blake3.blake3(b"devnet-member" + rnd.round_id.to_bytes(8, "little")).digest()]
         members = sorted([*others, *(c for node, c in rnd.members.items() if node not in missing)])
-        statement = merkle.root(members)
+        statement = gowire.tree_root(members)
         duration = end - self.clock.round_start_by_id(rnd.round_id)
         leaves = max(1, int(duration * self.settings.leaves_per_second))
         posw_root = blake3.blake3(b"devnet-posw" + statement + leaves.to_bytes(8, "little")).digest()
@@ -213,13 +226,12 @@ class DevnetPoet:
         }
 
 
-def _read_cert(dec: Decoder) -> tuple[bytes, int | None]:
-    """CertOnWire{Pubkey bytes(max 32), Expiration *u64 (compact)} (poet shared/cert.go)."""
-    return dec.byte_slice(32), dec.option(lambda d: d.compact())
+class _HostileReply(Exception):
+    """Raised by a handler to send the ``hostile_proof`` fault's broken reply."""
 
 
 def encode_certificate(pubkey: bytes, expiration: int | None) -> bytes:
-    return Encoder().byte_slice(pubkey, 32).option(expiration, lambda e, v: e.compact(v)).bytes()
+    return gowire.encode_certificate(pubkey, expiration)
 
 
 def _is_hex(text: str) -> bool:

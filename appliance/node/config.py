@@ -46,6 +46,17 @@ class NodeConfig:
     # A published ATX is gossiped again this often until its target epoch starts (go-spacemesh:
     # 2 h), so peers that missed it (partitions, restarts) still count our weight.
     regossip_interval: float = 7200.0
+    # The first publish epoch whose ATXs are v2: go-spacemesh's handler picks the decoder by publish
+    # epoch (``activation/handler.go`` ``determineVersion``, ``AtxVersions``); v1.8 set it to 45 on
+    # mainnet. None keeps v1 for networks that never switched.
+    atx_v2_from_epoch: int | None = None
+    # Reading a mainnet PoET proof (millions of members, hundreds of MB) takes a while on a home link.
+    proof_timeout: float = 900.0
+
+    def atx_version(self, publish_epoch: int) -> int:
+        if self.atx_v2_from_epoch is not None and publish_epoch >= self.atx_v2_from_epoch:
+            return 2
+        return 1
 
     def __post_init__(self) -> None:
         if len(self.golden_atx) != 32:
@@ -54,6 +65,10 @@ class NodeConfig:
             raise NodeConfigError("coinbase must be a 24-byte address")
         if not self.poets:
             raise NodeConfigError("at least one PoET server is needed")
+        if self.atx_v2_from_epoch is not None and (
+            isinstance(self.atx_v2_from_epoch, bool) or not 0 <= self.atx_v2_from_epoch < 1 << 32
+        ):
+            raise NodeConfigError("atx_v2_from_epoch must be an epoch number or null")
         if min(self.labels_per_unit, self.tick_size, self.retry_interval, self.regossip_interval) <= 0:
             raise NodeConfigError(
                 "labels_per_unit, tick_size, retry_interval and regossip_interval must be positive"

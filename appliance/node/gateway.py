@@ -13,9 +13,20 @@ from dataclasses import dataclass
 import aiohttp
 
 from appliance.node.http import RemoteProtocolError, field, hex_field, parse_json_object, request, uint_field
-from appliance.node.wire import HASH20_SIZE, HASH_SIZE, ActivationTxV1, PoetProofMessage, Proposal
+from appliance.node.wire import (
+    HASH20_SIZE,
+    HASH_SIZE,
+    MAX_VOTES,
+    ActivationTxV1,
+    ActivationTxV2,
+    PoetProofMessage,
+    Proposal,
+    Vote,
+    Votes,
+)
 
 MAX_REPLY = 256 << 10
+MAX_TEMPLATE_REPLY = 4 << 20  # up to 3 x 10,000 votes (ballot.go Votes `scale:"max=10000"`)
 MAX_TXS = 1000
 
 
@@ -43,7 +54,7 @@ class ProposalTemplate:
     layer: int
     opinion_hash: bytes
     mesh_hash: bytes
-    base_ballot: bytes
+    votes: Votes  # the tortoise's diff against its base ballot; the opinion hash is computed from it
     tx_ids: tuple[bytes, ...]
 
 
@@ -53,14 +64,14 @@ class GatewayClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
 
-    async def _get(self, path: str, allow_404: bool = False) -> dict | None:
+    async def _get(self, path: str, allow_404: bool = False, max_bytes: int = MAX_REPLY) -> dict | None:
         url = f"{self.url}{path}"
         status, body = await request(
             self.session,
             "GET",
             url,
             timeout=self.timeout,
-            max_bytes=MAX_REPLY,
+            max_bytes=max_bytes,
             ok_statuses=(200, 404) if allow_404 else (200,),
         )
         if status == 404:
@@ -105,7 +116,7 @@ class GatewayClient:
         obj = await self._post("/poet", message.to_bytes())
         return hex_field(self.url, obj, "ref", HASH_SIZE)
 
-    async def publish_atx(self, atx: ActivationTxV1) -> AtxInfo:
+    async def publish_atx(self, atx: ActivationTxV1 | ActivationTxV2) -> AtxInfo:
         obj = await self._post("/publish/ax1", atx.to_bytes())
         info = self._atx_info(obj)
         if info.atx_id != atx.id():
@@ -125,7 +136,7 @@ class GatewayClient:
         )
 
     async def proposal_template(self, layer: int, node_id: bytes) -> ProposalTemplate:
-        obj = await self._get(f"/proposal/template/{layer}/{node_id.hex()}")
+        obj = await self._get(f"/proposal/template/{layer}/{node_id.hex()}", max_bytes=MAX_TEMPLATE_REPLY)
         u = self.url
         txs = field(u, obj, "tx_ids", list)
         if len(txs) > MAX_TXS:
@@ -137,8 +148,32 @@ class GatewayClient:
             layer,
             hex_field(u, obj, "opinion_hash", HASH_SIZE),
             hex_field(u, obj, "mesh_hash", HASH_SIZE),
-            hex_field(u, obj, "base_ballot", HASH20_SIZE),
+            self._votes(field(u, obj, "votes", dict)),
             tuple(tx_ids),
+        )
+
+    def _votes(self, obj: dict) -> Votes:
+        u = self.url
+
+        def items(name: str) -> list:
+            value = field(u, obj, name, list)
+            if len(value) > MAX_VOTES:
+                raise RemoteProtocolError(u, f"{len(value)} {name} votes exceed {MAX_VOTES}")
+            return value
+
+        def vote(item: object) -> Vote:
+            return Vote(
+                hex_field(u, item, "id", HASH20_SIZE),
+                uint_field(u, item, "layer", (1 << 32) - 1),
+                uint_field(u, item, "height"),
+            )
+
+        abstain = items("abstain")
+        return Votes(
+            hex_field(u, obj, "base", HASH20_SIZE),
+            tuple(vote(v) for v in items("support")),
+            tuple(vote(v) for v in items("against")),
+            tuple(uint_field(u, {"layer": v}, "layer", (1 << 32) - 1) for v in abstain),
         )
 
     async def publish_proposal(self, proposal: Proposal) -> bytes:

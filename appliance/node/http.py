@@ -74,6 +74,12 @@ async def request(
         raise RemoteUnavailable(url, f"connection failed: {exc.__class__.__name__}") from exc
     if status in ok_statuses:
         return status, body
+    raise_for_status(url, status, body)
+    raise AssertionError("unreachable")
+
+
+def raise_for_status(url: str, status: int, body: bytes) -> None:
+    """The error a non-OK reply stands for (shared with the streaming PoET proof reader)."""
     message = _error_message(body) or f"HTTP {status}"
     if status >= 500:
         raise RemoteUnavailable(url, f"server error {status}: {message}", status)

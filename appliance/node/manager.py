@@ -154,7 +154,8 @@ class NodeManager:
         assert self._session is not None
         store = StateStore(self.state_dir, identity.node_id)
         poets = [
-            PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout) for p in self.config.poets
+            PoetClient(self._session, p.url, p.pubkey, self.config.request_timeout, self.config.proof_timeout)
+            for p in self.config.poets
         ]
         gateway = GatewayClient(self._session, self.config.gateway_url, self.config.request_timeout)
         return Smesher(

@@ -1,36 +1,44 @@
 """Client of a PoET server's HTTP/JSON API (poet ``rpc/api/v1/api.proto`` via grpc-gateway).
 
-Registration signs ``GenesisID ‖ 0x04 ‖ challengeHash`` and authorises with the PoW from
-``/v1/pow_params`` (RIPEMD-256, solved in a thread). Proofs are decoded strictly and checked: the
-server key must be the pinned one, the membership root must be the proof's statement, and our
-challenge must be a member — otherwise the reply is a :class:`~appliance.node.http.RemoteProtocolError`.
+Registration signs ``GenesisID ‖ 0x04 ‖ challengeHash`` and authorises with a certificate from the
+certifier the PoET names in ``/v1/info`` when the caller has one, else with the PoW from
+``/v1/pow_params`` (RIPEMD-256, solved in a thread) — go-spacemesh ``activation/poet.go``
+``authorize``. Proofs are streamed (:mod:`appliance.node.poet_stream`: mainnet rounds hold millions
+of members) and checked: the server key must be the pinned one and our challenge must be a member —
+otherwise the reply is a :class:`~appliance.node.http.RemoteProtocolError`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import aiohttp
 
-from appliance.node import merkle, pow, signing
+from appliance.node import pow, signing
 from appliance.node.http import (
     RemoteProtocolError,
+    RemoteUnavailable,
     b64,
     b64_field,
-    b64_value,
     field,
     parse_duration,
     parse_json_object,
+    raise_for_status,
     request,
     uint_field,
 )
 from appliance.node.identity import Identity
+from appliance.node.poet_stream import read_proof
 from appliance.node.wire import PoetProof
 
-MAX_MEMBERS = 1 << 16
-MAX_PROOF_BYTES = 8 << 20
+# A mainnet round holds about one member per identity (~47 bytes of JSON each); 2^25 members is
+# many times today's network and still only ~1.6 GB of reply, which is streamed, never held.
+MAX_MEMBERS = 1 << 25
+MAX_PROOF_BYTES = 2 << 30
+INFO_CACHE_TTL = 300.0  # config/mainnet.go POET.InfoCacheTTL: 5 min
 MAX_POW_DIFFICULTY = 40  # bits; more would take the board days: treat as a hostile server
 
 
@@ -54,23 +62,28 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A certifier's ``OpaqueCert`` (poet ``shared/cert.go``): SCALE ``CertOnWire`` and its signature."""
+
+    data: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
 class FetchedProof:
     round_id: str
     proof: PoetProof
-    members: tuple[bytes, ...]
     leaves: int
     service_pubkey: bytes
-
-    @property
-    def statement(self) -> bytes:
-        return merkle.root(self.members)
+    statement: bytes  # the membership root, computed while streaming
+    leaf_index: int | None  # of our challenge, when one was asked for
+    nodes: tuple[bytes, ...]  # its membership proof
+    member_count: int
 
     def membership(self, challenge_hash: bytes) -> tuple[int, list[bytes]]:
-        try:
-            index = self.members.index(challenge_hash)
-        except ValueError:
-            raise MemberMissingError("", "our challenge is not among the round's members") from None
-        return index, merkle.prove(self.members, index)
+        if self.leaf_index is None:
+            raise MemberMissingError("", "our challenge is not among the round's members")
+        return self.leaf_index, list(self.nodes)
 
 
 class PoetClient:
@@ -80,11 +93,20 @@ class PoetClient:
         url: str,
         service_pubkey: bytes | None = None,
         timeout: float = 10.0,
+        proof_timeout: float = 900.0,
     ) -> None:
         self.session = session
         self.url = url.rstrip("/")
         self.service_pubkey = service_pubkey
         self.timeout = timeout
+        self.proof_timeout = proof_timeout
+        self._info: tuple[float, PoetInfo] | None = None
+
+    async def cached_info(self, ttl: float = INFO_CACHE_TTL) -> PoetInfo:
+        """``/v1/info`` at most every ``ttl`` seconds (go-spacemesh ``PoetConfig.InfoCacheTTL``)."""
+        if self._info is None or time.monotonic() - self._info[0] > ttl:
+            self._info = (time.monotonic(), await self.info())
+        return self._info[1]
 
     async def info(self) -> PoetInfo:
         url = f"{self.url}/v1/info"
@@ -118,17 +140,28 @@ class PoetClient:
         return b64_field(url, params, "challenge", max_size=64), difficulty
 
     async def submit(
-        self, identity: Identity, genesis_id: bytes, challenge_hash: bytes, deadline: float, now: float
+        self,
+        identity: Identity,
+        genesis_id: bytes,
+        challenge_hash: bytes,
+        deadline: float,
+        now: float,
+        certificate: Certificate | None = None,
     ) -> Registration:
-        """Registers ``challenge_hash``; idempotent at the PoET for the same challenge."""
-        pow_challenge, difficulty = await self.pow_params()
-        nonce = await asyncio.to_thread(
-            pow.find_pow_nonce, pow_challenge, identity.node_id, challenge_hash, difficulty
-        )
+        """Registers ``challenge_hash``; idempotent at the PoET for the same challenge. With a
+        ``certificate`` no PoW is done (``SubmitRequest.certificate``); without, the PoW is."""
         signature = signing.sign(identity, genesis_id, signing.Domain.POET, challenge_hash)
-        body = {
-            "nonce": str(nonce),
-            "powParams": {"challenge": b64(pow_challenge), "difficulty": difficulty},
+        body: dict = {}
+        if certificate is not None:
+            body["certificate"] = {"data": b64(certificate.data), "signature": b64(certificate.signature)}
+        else:
+            pow_challenge, difficulty = await self.pow_params()
+            nonce = await asyncio.to_thread(
+                pow.find_pow_nonce, pow_challenge, identity.node_id, challenge_hash, difficulty
+            )
+            body["nonce"] = str(nonce)
+            body["powParams"] = {"challenge": b64(pow_challenge), "difficulty": difficulty}
+        body |= {
             "prefix": b64(genesis_id + bytes([signing.Domain.POET])),
             "challenge": b64(challenge_hash),
             "pubkey": b64(identity.node_id),
@@ -146,38 +179,41 @@ class PoetClient:
         return Registration(round_id, now + parse_duration(url, obj.get("roundEnd"), "roundEnd"))
 
     async def proof(self, round_id: str, challenge_hash: bytes | None = None) -> FetchedProof | None:
-        """The round's proof, or None while it is not ready (404)."""
+        """The round's proof, or None while it is not ready (404); streamed, see ``poet_stream``."""
         url = f"{self.url}/v1/proofs/{round_id}"
-        status, body = await request(
-            self.session, "GET", url, timeout=self.timeout, max_bytes=MAX_PROOF_BYTES, ok_statuses=(200, 404)
-        )
-        if status == 404:
-            return None
-        obj = parse_json_object(url, body)
-        pubkey = b64_field(url, obj, "pubkey", 32)
-        self._check_pubkey(url, pubkey)
-        outer = field(url, obj, "proof", dict)
-        inner = field(url, outer, "proof", dict)
-        members = field(url, outer, "members", list)
-        if not members or len(members) > MAX_MEMBERS:
-            raise RemoteProtocolError(url, f"{len(members)} members is out of range")
-        leaves_list = field(url, inner, "provenLeaves", list)
-        nodes_list = field(url, inner, "proofNodes", list)
-        if len(leaves_list) > 150 or len(nodes_list) > 5400:
-            raise RemoteProtocolError(url, "proof has too many leaves or nodes")
-        leaves = uint_field(url, outer, "leaves")
-        proof = PoetProof(
-            b64_field(url, inner, "root", 32),
-            tuple(b64_value(url, x, "provenLeaves[]", 32) for x in leaves_list),
-            tuple(b64_value(url, x, "proofNodes[]", 32) for x in nodes_list),
-            leaves,
-        )
-        fetched = FetchedProof(
-            round_id, proof, tuple(b64_value(url, m, "members[]", 32) for m in members), leaves, pubkey
-        )
-        if challenge_hash is not None and challenge_hash not in fetched.members:
+        try:
+            async with asyncio.timeout(self.proof_timeout):
+                async with self.session.get(url, allow_redirects=False) as resp:
+                    if resp.status == 404:
+                        return None
+                    if resp.status != 200:
+                        raise_for_status(url, resp.status, await resp.content.read(64 << 10))
+                    if resp.content_length is not None and resp.content_length > MAX_PROOF_BYTES:
+                        raise RemoteProtocolError(url, f"reply of {resp.content_length} bytes is too large")
+                    streamed = await read_proof(
+                        url, resp.content, challenge_hash, MAX_PROOF_BYTES, MAX_MEMBERS
+                    )
+        except TimeoutError as exc:
+            raise RemoteUnavailable(url, f"proof not read within {self.proof_timeout:g} s") from exc
+        except aiohttp.ClientError as exc:
+            raise RemoteUnavailable(url, f"connection failed: {exc.__class__.__name__}") from exc
+        assert streamed.pubkey is not None and streamed.leaves is not None
+        self._check_pubkey(url, streamed.pubkey)
+        if challenge_hash is not None and streamed.leaf_index is None:
             raise MemberMissingError(url, "our challenge is not among the round's members")
-        return fetched
+        proof = PoetProof(
+            streamed.root, tuple(streamed.proven_leaves), tuple(streamed.proof_nodes), streamed.leaves
+        )
+        return FetchedProof(
+            round_id,
+            proof,
+            streamed.leaves,
+            streamed.pubkey,
+            streamed.statement,
+            streamed.leaf_index,
+            tuple(streamed.nodes),
+            streamed.member_count,
+        )
 
     def _check_pubkey(self, url: str, pubkey: bytes) -> None:
         if self.service_pubkey is not None and pubkey != self.service_pubkey:

@@ -19,31 +19,35 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from appliance.aio import cancel_and_wait
-from appliance.node import eligibility
+from appliance.node import certifier, eligibility
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.config import NodeConfig
 from appliance.node.gateway import GatewayClient
 from appliance.node.http import RemoteError, RemoteRejected
 from appliance.node.identity import Identity
-from appliance.node.poet import FetchedProof, MemberMissingError, PoetClient
+from appliance.node.poet import Certificate, FetchedProof, MemberMissingError, PoetClient
 from appliance.node.post_provider import PostProvider, PostUnavailable
 from appliance.node.state import StateStore
 from appliance.node.wire import (
     EMPTY_ID,
     ActivationTxV1,
+    ActivationTxV2,
     EpochData,
     InnerActivationTxV1,
     InnerBallot,
     MerkleProofV1,
     NIPostChallengeV1,
+    NIPostChallengeV2,
+    NiPostsV2,
     NIPostV1,
     PoetProof,
     PoetProofMessage,
     PostMetadataV1,
     PostV1,
     Proposal,
-    Votes,
+    SubPostV2,
     VotingEligibility,
+    atx_from_bytes,
     sign_proposal,
 )
 
@@ -254,14 +258,20 @@ class Smesher:
         return self.doc["last_atx"]
 
     def _set_last_atx(self, n: int, ep: dict[str, Any], num_units: int) -> None:
-        challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
         prev = self.doc["last_atx"] or {}
+        if "sequence" in ep:
+            sequence = int(ep["sequence"])
+        else:  # a record from before the ATX version was stored: always v1
+            sequence = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"])).sequence
+        vrf = ep.get("vrf_nonce")
+        if vrf is None:
+            vrf = prev.get("vrf_nonce", (self.doc["initial_post"] or {}).get("vrf_nonce"))
         self.doc["last_atx"] = {
             "id": ep["atx_id"],
             "publish_epoch": n,
-            "sequence": challenge.sequence,
+            "sequence": sequence,
             "num_units": num_units,
-            "vrf_nonce": prev.get("vrf_nonce", (self.doc["initial_post"] or {}).get("vrf_nonce")),
+            "vrf_nonce": vrf,
         }
 
     async def _fix_challenge(self, n: int, ep: dict[str, Any]) -> None:
@@ -272,19 +282,29 @@ class Smesher:
         positioning = await self._retry(
             "getting the positioning ATX", deadline, lambda: self.gateway.positioning_atx(n)
         )
+        version = self.config.atx_version(n)
+        challenge: NIPostChallengeV1 | NIPostChallengeV2
         if prev is not None:
             if int(prev["publish_epoch"]) >= n:
                 raise _Expired(f"already have an ATX for publish epoch {prev['publish_epoch']}")
-            challenge = NIPostChallengeV1(
-                n, int(prev["sequence"]) + 1, bytes.fromhex(prev["id"]), positioning
-            )
+            sequence = int(prev["sequence"]) + 1
+            if version == 2:
+                challenge = NIPostChallengeV2(n, bytes.fromhex(prev["id"]), positioning)
+            else:
+                challenge = NIPostChallengeV1(n, sequence, bytes.fromhex(prev["id"]), positioning)
         else:
             initial = self.doc["initial_post"]
-            challenge = NIPostChallengeV1(
-                n, 0, EMPTY_ID, positioning, bytes.fromhex(initial["commitment_atx"]), _post_from(initial)
-            )
+            sequence = 0
+            if version == 2:
+                challenge = NIPostChallengeV2(n, EMPTY_ID, positioning, _post_from(initial))
+            else:
+                challenge = NIPostChallengeV1(
+                    n, 0, EMPTY_ID, positioning, bytes.fromhex(initial["commitment_atx"]), _post_from(initial)
+                )
         ep.update(
             phase="challenge_fixed",
+            atx_version=version,
+            sequence=sequence,
             challenge=challenge.to_bytes().hex(),
             challenge_hash=challenge.hash().hex(),
             registrations={p.url: {"attempts": 0} for p in self.poets},
@@ -326,13 +346,24 @@ class Smesher:
             reg["last_attempt_at"] = now
             reg.pop("error", None)  # an attempt with no recorded outcome may have reached the PoET
             await self._commit(f"register_intent:{n}")  # recorded before it is attempted
+            cert = await self._certificate(poet, reg, now)
+            reg["auth"] = "certificate" if cert is not None else "pow"
             try:
                 result = await poet.submit(
-                    self.identity, self.genesis_id, challenge_hash, self.clock.poet_proof_deadline(n), now
+                    self.identity,
+                    self.genesis_id,
+                    challenge_hash,
+                    self.clock.poet_proof_deadline(n),
+                    now,
+                    certificate=cert,
                 )
             except RemoteRejected as exc:
                 reg["error"] = exc.reason
-                if exc.status != 429:  # invalid / too late / conflict: retrying cannot help
+                if cert is not None and exc.status == 401:
+                    # ``reauthorize``: the PoET refused the certificate; forget it and use the PoW
+                    self.doc.get("certificates", {}).pop(reg.get("certifier_key", ""), None)
+                    reg["cert_refused"] = True
+                elif exc.status != 429:  # invalid / too late / conflict: retrying cannot help
                     reg["final"] = True
                 await self._commit(f"register_failed:{n}")
             except RemoteError as exc:
@@ -343,6 +374,47 @@ class Smesher:
                 await self._commit(f"registered_at:{n}")
                 return
             await asyncio.sleep(min(self.config.retry_interval, max(0.0, deadline - self.time.now())))
+
+    async def _certificate(self, poet: PoetClient, reg: dict[str, Any], now: float) -> Certificate | None:
+        """The certificate from the certifier this PoET names, cached per identity and certifier until
+        it expires (go-spacemesh keeps it in ``localsql/certifier``); None means "do the PoW" — as in
+        ``poetService.authorize``, every certifier failure falls back to it."""
+        if reg.get("cert_refused") or not self.doc["initial_post"]:
+            return None
+        try:
+            info = await poet.cached_info()
+        except RemoteError as exc:
+            reg["certifier_error"] = f"PoET info: {exc.reason}"
+            return None
+        if not info.certifier_url or info.certifier_pubkey is None:
+            return None
+        key = info.certifier_pubkey.hex()
+        reg["certifier_key"] = key
+        cached = self.doc.setdefault("certificates", {}).get(key)
+        if cached is not None:
+            issued = certifier.cert_from_json(cached)
+            if issued.expiration is None or issued.expiration > now:
+                return issued.certificate
+        initial = self.doc["initial_post"]
+        try:
+            issued = await certifier.certify(
+                poet.session,
+                info.certifier_url,
+                info.certifier_pubkey,
+                self.node_id,
+                bytes.fromhex(initial["commitment_atx"]),
+                int(initial["num_units"]),
+                _post_from(initial),
+                now,
+                timeout=self.config.request_timeout,
+            )
+        except RemoteError as exc:
+            log.warning("certifier %s failed, falling back to PoW: %s", info.certifier_url, exc.reason)
+            reg["certifier_error"] = exc.reason
+            return None
+        self.doc["certificates"][key] = certifier.cert_to_json(issued)
+        await self._commit("certificate")
+        return issued.certificate
 
     async def _fetch_proof(self, n: int, ep: dict[str, Any]) -> None:
         regs = {u: r for u, r in ep["registrations"].items() if r.get("round_id")}
@@ -442,30 +514,86 @@ class Smesher:
             phase="nipost_ready",
             post=_post_json(post),
             num_units=info.num_units,
+            data_vrf_nonce=info.vrf_nonce,
             proof_seconds=self.last_proof_seconds,
         )
         await self._commit(f"nipost_ready:{n}")
 
+    def _vrf_nonce_for(self, ep: dict[str, Any], initial: bool) -> tuple[int, bool]:
+        """The VRF nonce this ATX stands on, and whether it differs from the previous ATX's.
+
+        As go-spacemesh's builder (``activation/activation.go`` ``createAtx``): the PoST data's own
+        nonce, attached to a v1 ATX when it differs from the previous one (v2 always carries it). A
+        nonce is only valid for the label count it was searched over, so when NumUnits grew the
+        handler re-checks it against the new size (``handler_v1.go`` ``validateNonInitialAtx``:
+        ``needRecheck``; ``handler_v2.go`` checks ``VRFNonceV2`` on ``TotalNumUnits`` every time) —
+        the data's nonce is the one searched over its current size."""
+        if initial:
+            return int(self.doc["initial_post"]["vrf_nonce"]), True
+        prev = self.doc["last_atx"] or {}
+        prev_nonce = prev.get("vrf_nonce")
+        data_nonce = ep.get("data_vrf_nonce")
+        if data_nonce is None and int(ep["num_units"]) > int(prev.get("num_units") or 0):
+            raise _Expired("PoST data grew but has no VRF nonce for its new size")
+        nonce = data_nonce if data_nonce is not None else prev_nonce
+        if nonce is None:
+            raise _Expired("no VRF nonce known for this identity")
+        return int(nonce), nonce != prev_nonce
+
     async def _build_atx(self, n: int, ep: dict[str, Any]) -> None:
         if not ep.get("atx"):  # write-once: an ATX signed for this epoch is never replaced
             _, sel = self._selected_proof(ep)
-            challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
-            nipost = NIPostV1(
-                MerkleProofV1(tuple(bytes.fromhex(x) for x in sel["nodes"]), int(sel["leaf_index"])),
-                _post_from(ep["post"]),
-                PostMetadataV1(bytes.fromhex(sel["ref"]), self.config.labels_per_unit),
-            )
-            vrf_nonce = self.doc["initial_post"]["vrf_nonce"] if challenge.is_initial else None
-            inner = InnerActivationTxV1(
-                challenge, self.config.coinbase, int(ep["num_units"]), nipost, None, vrf_nonce
-            )
-            atx = ActivationTxV1.sign(inner, self.identity, self.genesis_id)
-            ep.update(atx=atx.to_bytes().hex(), atx_id=atx.id().hex())
+            version = int(ep.get("atx_version", 1))
+            nodes = tuple(bytes.fromhex(x) for x in sel["nodes"])
+            post = _post_from(ep["post"])
+            ref = bytes.fromhex(sel["ref"])
+            atx: ActivationTxV1 | ActivationTxV2
+            if version == 2:
+                challenge2 = NIPostChallengeV2.from_bytes(bytes.fromhex(ep["challenge"]))
+                vrf_nonce, _ = self._vrf_nonce_for(ep, challenge2.is_initial)
+                initial = None
+                if challenge2.is_initial:
+                    initial = (
+                        bytes.fromhex(self.doc["initial_post"]["commitment_atx"]),
+                        challenge2.initial_post,
+                    )
+                unsigned = ActivationTxV2(
+                    n,
+                    challenge2.positioning_atx,
+                    self.config.coinbase,
+                    initial,
+                    () if challenge2.is_initial else (challenge2.prev_atx,),
+                    (
+                        NiPostsV2(
+                            nodes, ref, (SubPostV2(0, 0, int(sel["leaf_index"]), post, int(ep["num_units"])),)
+                        ),
+                    ),
+                    vrf_nonce,
+                )
+                atx = ActivationTxV2.sign(unsigned, self.identity, self.genesis_id)
+            else:
+                challenge = NIPostChallengeV1.from_bytes(bytes.fromhex(ep["challenge"]))
+                nipost = NIPostV1(
+                    MerkleProofV1(nodes, int(sel["leaf_index"])),
+                    post,
+                    PostMetadataV1(ref, self.config.labels_per_unit),
+                )
+                vrf_nonce, changed = self._vrf_nonce_for(ep, challenge.is_initial)
+                inner = InnerActivationTxV1(
+                    challenge,
+                    self.config.coinbase,
+                    int(ep["num_units"]),
+                    nipost,
+                    None,
+                    vrf_nonce if changed else None,
+                )
+                atx = ActivationTxV1.sign(inner, self.identity, self.genesis_id)
+            ep.update(atx=atx.to_bytes().hex(), atx_id=atx.id().hex(), vrf_nonce=vrf_nonce)
         ep["phase"] = "atx_signed"
         await self._commit(f"atx_signed:{n}")
 
     async def _publish_atx(self, n: int, ep: dict[str, Any]) -> None:
-        atx = ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"]))
+        atx = atx_from_bytes(bytes.fromhex(ep["atx"]), int(ep.get("atx_version", 1)))
         deadline = self.clock.publish_deadline(n)
         self._set_status(f"publishing the ATX for epoch {n}")
 
@@ -509,7 +637,8 @@ class Smesher:
                     continue
                 self._gossiped_at[n] = now
                 try:
-                    await self.gateway.publish_atx(ActivationTxV1.from_bytes(bytes.fromhex(ep["atx"])))
+                    blob = bytes.fromhex(ep["atx"])
+                    await self.gateway.publish_atx(atx_from_bytes(blob, int(ep.get("atx_version", 1))))
                 except RemoteError as exc:
                     log.warning("regossip of the ATX for epoch %d failed: %s", n, exc.reason)
             await asyncio.sleep(self.tick)
@@ -596,6 +725,10 @@ class Smesher:
                 record["missed"] = True
             else:
                 record["published"] = True
+                if proposal.ballot.inner.epoch_data is not None and not elig.get("ref_ballot"):
+                    # later ballots of the epoch point at this one instead of repeating the epoch
+                    # data, as go-spacemesh's proposal builder does (``ballot.RefBallot``)
+                    elig["ref_ballot"] = proposal.ballot.id().hex()
             await self._commit(f"proposal:{layer}")
 
     async def _build_proposal(
@@ -616,19 +749,20 @@ class Smesher:
             for j, lay, sig in elig["proofs"]
             if int(lay) == layer
         )
-        inner = InnerBallot(
-            layer,
-            bytes.fromhex(elig["atx_id"]),
-            tmpl.opinion_hash,
-            epoch_data=EpochData(
+        atx_id = bytes.fromhex(elig["atx_id"])
+        if elig.get("ref_ballot"):
+            # proposals/eligibility_validator.go validateSecondary: same ATX, smesher and epoch as the ref
+            inner = InnerBallot(layer, atx_id, tmpl.opinion_hash, bytes.fromhex(elig["ref_ballot"]))
+        else:  # the epoch's first ballot carries the epoch data (handler.go checkBallotDataIntegrity)
+            epoch_data = EpochData(
                 bytes.fromhex(elig["active_set_hash"]), bytes.fromhex(elig["beacon"]), elig["slots"]
-            ),
-        )
+            )
+            inner = InnerBallot(layer, atx_id, tmpl.opinion_hash, epoch_data=epoch_data)
         proposal = sign_proposal(
             self.identity,
             self.genesis_id,
             inner,
-            Votes(tmpl.base_ballot),
+            tmpl.votes,
             eligibilities,
             tmpl.tx_ids,
             tmpl.mesh_hash,

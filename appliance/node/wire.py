@@ -1,9 +1,11 @@
 """The wire messages the light node sends or reads, SCALE-encoded exactly as go-spacemesh does.
 
-Layouts (``node-vectors.json``): NIPostChallengeV1 and ATX v1 (``activation/wire``), PoetProof and
-PoetProofMessage (``common/types/poet.go``), the VRF eligibility message (``proposals/util.go``) and
-ballots/proposals (``common/types/ballot.go``, ``proposal.go``). Ids are blake3 of the encodings.
-Decoders are strict and bounded (``appliance.node.scale``).
+Layouts (``node-vectors.json``, ``tests/node/vectors/``): NIPostChallengeV1/V2 and ATX v1/v2
+(``activation/wire``), PoetProof and PoetProofMessage (``common/types/poet.go``), the VRF eligibility
+message (``proposals/util.go``) and ballots/proposals (``common/types/ballot.go``, ``proposal.go``).
+Rules are cited from go-spacemesh @ cc65f271f3e21b519532f2924ab227ccf352c2de. Decoders are strict
+and bounded (``appliance.node.scale``). v1 ids are blake3 of the encoding; the v2 ATX id is the root
+of a Merkle tree over its fields (``wire_v2.go`` ``merkleTree``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import blake3
 
-from appliance.node import signing
+from appliance.node import merkle, signing
 from appliance.node.identity import Identity
 from appliance.node.scale import Decoder, Encoder, ScaleError, decode_all
 
@@ -24,9 +26,14 @@ MAX_POST_INDICES = 800
 MAX_MEMBERSHIP_NODES = 32
 MAX_PROVEN_LEAVES = 150
 MAX_PROOF_NODES = 5400
-MAX_ELIGIBILITIES = 500
+MAX_ELIGIBILITIES = 25_000  # ballot.go: EligibilityProofs `scale:"max=25000"`
 MAX_VOTES = 10_000
-MAX_TXS = 10_000
+MAX_TXS = 100_000  # proposal.go: TxIDs `scale:"max=100000"`
+MAX_ACTIVE_SET = 1  # ballot.go: ActiveSet `scale:"max=1"` (unused since EpochData, but on the wire)
+MAX_PREVIOUS_ATXS = 256  # wire_v2.go
+MAX_NIPOSTS = 4
+MAX_SUBPOSTS = 256
+MAX_MARRIAGES = 256
 VRF_SIZE = 80
 ELIGIBILITY_VOTING = 3  # types.EligibilityVoting
 CHALLENGE_LEAF_PREFIX = b"\x00"
@@ -244,6 +251,224 @@ class ActivationTxV1:
         return decode_all(data, read)
 
 
+def _u32_leaf(value: int) -> bytes:
+    return value.to_bytes(4, "little")
+
+
+def _u64_hash_leaf(value: int) -> bytes:
+    """A uint64 put little-endian into a zeroed Hash32, as wire_v2.go does for epoch, nonce, index."""
+    return value.to_bytes(8, "little") + bytes(24)
+
+
+def _tree_root(leaves: list[bytes], pad_to: int = 0) -> bytes:
+    """``merkle.NewTreeBuilder().WithHashFunc(atxTreeHash)`` root: blake3(0x01 ‖ l ‖ r), a missing
+    right sibling is 32 zero bytes (spacemeshos/merkle-tree @ 43eac1e8 ``calcEphemeralParent``)."""
+    padded = leaves + [bytes(HASH_SIZE)] * max(0, pad_to - len(leaves))
+    return merkle.root(padded)
+
+
+def post_root(post: PostV1) -> bytes:
+    """``PostV1.Root`` (wire_v1.go): leaves LE32(nonce), the raw indices, LE64(pow)."""
+    return _tree_root([_u32_leaf(post.nonce), post.indices, post.pow.to_bytes(8, "little")])
+
+
+@dataclass(frozen=True)
+class NIPostChallengeV2:
+    """challenge_v2.go: PublishEpoch (compact32), PrevATXID, PositioningATXID, InitialPost *PostV1.
+    Unlike v1 it has no Sequence and no CommitmentATX."""
+
+    publish_epoch: int
+    prev_atx: bytes
+    positioning_atx: bytes
+    initial_post: PostV1 | None = None
+
+    def __post_init__(self) -> None:
+        _check_size("prev_atx", self.prev_atx, HASH_SIZE)
+        _check_size("positioning_atx", self.positioning_atx, HASH_SIZE)
+
+    @property
+    def is_initial(self) -> bool:
+        return self.prev_atx == EMPTY_ID
+
+    def to_bytes(self) -> bytes:
+        enc = Encoder().compact32(self.publish_epoch).raw(self.prev_atx, HASH_SIZE)
+        enc.raw(self.positioning_atx, HASH_SIZE).option(self.initial_post, lambda e, v: v.write(e))
+        return enc.bytes()
+
+    @staticmethod
+    def from_bytes(data: bytes) -> NIPostChallengeV2:
+        return decode_all(
+            data,
+            lambda d: NIPostChallengeV2(
+                d.compact32(), d.raw(HASH_SIZE), d.raw(HASH_SIZE), d.option(PostV1.read)
+            ),
+        )
+
+    def hash(self) -> bytes:
+        """``Hash()``: blake3(0x00 ‖ scale(challenge)), the PoET membership leaf."""
+        return blake(CHALLENGE_LEAF_PREFIX + self.to_bytes())
+
+
+@dataclass(frozen=True)
+class SubPostV2:
+    marriage_index: int
+    prev_atx_index: int
+    membership_leaf_index: int
+    post: PostV1
+    num_units: int
+
+    def write(self, enc: Encoder) -> None:
+        enc.compact32(self.marriage_index).compact32(self.prev_atx_index).compact(self.membership_leaf_index)
+        self.post.write(enc)
+        enc.compact32(self.num_units)
+
+    @staticmethod
+    def read(dec: Decoder) -> SubPostV2:
+        return SubPostV2(dec.compact32(), dec.compact32(), dec.compact(), PostV1.read(dec), dec.compact32())
+
+    def root(self, previous_atxs: tuple[bytes, ...]) -> bytes:
+        """``SubPostV2.Root``. An out-of-range PrevATXIndex (every initial ATX: index 0, no previous
+        ATXs) makes Go's root nil, and merkle-tree's ``AddLeaf(nil)`` parks nothing: the posts tree
+        is then the 255 zero padding leaves — the same root as a zero leaf in front of them, which
+        is what returning 32 zero bytes gives for a solo ATX's single sub-post."""
+        if self.prev_atx_index >= len(previous_atxs):
+            return bytes(HASH_SIZE)
+        return _tree_root(
+            [
+                _u32_leaf(self.marriage_index),
+                previous_atxs[self.prev_atx_index],
+                _u64_hash_leaf(self.membership_leaf_index),
+                post_root(self.post),
+                _u32_leaf(self.num_units),
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class NiPostsV2:
+    membership_nodes: tuple[bytes, ...]  # MerkleProofV2{Nodes max 32}
+    challenge: bytes  # the PoET proof reference, the PoST challenge
+    posts: tuple[SubPostV2, ...]
+
+    def write(self, enc: Encoder) -> None:
+        enc.slice(self.membership_nodes, MAX_MEMBERSHIP_NODES, lambda e, v: e.raw(v, HASH_SIZE))
+        enc.raw(self.challenge, HASH_SIZE).slice(self.posts, MAX_SUBPOSTS, lambda e, v: v.write(e))
+
+    @staticmethod
+    def read(dec: Decoder) -> NiPostsV2:
+        return NiPostsV2(
+            dec.slice(MAX_MEMBERSHIP_NODES, _fixed(HASH_SIZE)),
+            dec.raw(HASH_SIZE),
+            dec.slice(MAX_SUBPOSTS, SubPostV2.read),
+        )
+
+    def root(self, previous_atxs: tuple[bytes, ...]) -> bytes:
+        membership = (
+            Encoder().slice(self.membership_nodes, MAX_MEMBERSHIP_NODES, lambda e, v: e.raw(v)).bytes()
+        )
+        posts = _tree_root([p.root(previous_atxs) for p in self.posts], MAX_SUBPOSTS)
+        return _tree_root([membership, self.challenge, posts])
+
+
+@dataclass(frozen=True)
+class MarriageCertificate:
+    reference_atx: bytes
+    signature: bytes
+
+    def root(self) -> bytes:
+        return _tree_root([self.reference_atx, self.signature])
+
+
+@dataclass(frozen=True)
+class ActivationTxV2:
+    """wire_v2.go / wire_v2_scale.go @ cc65f271; a solo identity uses one NiPoST with one sub-post,
+    no marriages and no marriage ATX (``HandlerV2.syntacticallyValidate``)."""
+
+    publish_epoch: int
+    positioning_atx: bytes
+    coinbase: bytes
+    initial: tuple[bytes, PostV1] | None  # InitialAtxPartsV2{CommitmentATX, Post}
+    previous_atxs: tuple[bytes, ...]
+    niposts: tuple[NiPostsV2, ...]
+    vrf_nonce: int
+    marriages: tuple[MarriageCertificate, ...] = ()
+    marriage_atx: bytes | None = None
+    smesher_id: bytes = EMPTY_ID
+    signature: bytes = bytes(64)
+
+    def __post_init__(self) -> None:
+        _check_size("positioning_atx", self.positioning_atx, HASH_SIZE)
+        _check_size("coinbase", self.coinbase, ADDRESS_SIZE)
+        _check_size("smesher_id", self.smesher_id, HASH_SIZE)
+        _check_size("signature", self.signature, signing.SIGNATURE_SIZE)
+
+    def to_bytes(self) -> bytes:
+        enc = Encoder().compact32(self.publish_epoch).raw(self.positioning_atx, HASH_SIZE)
+        enc.raw(self.coinbase, ADDRESS_SIZE)
+        enc.option(self.initial, lambda e, v: (e.raw(v[0], HASH_SIZE), v[1].write(e)))
+        enc.slice(self.previous_atxs, MAX_PREVIOUS_ATXS, lambda e, v: e.raw(v, HASH_SIZE))
+        enc.slice(self.niposts, MAX_NIPOSTS, lambda e, v: v.write(e))
+        enc.compact(self.vrf_nonce)
+        enc.slice(
+            self.marriages, MAX_MARRIAGES, lambda e, v: e.raw(v.reference_atx, HASH_SIZE).raw(v.signature, 64)
+        )
+        enc.option(self.marriage_atx, lambda e, v: e.raw(v, HASH_SIZE))
+        return enc.raw(self.smesher_id, HASH_SIZE).raw(self.signature, signing.SIGNATURE_SIZE).bytes()
+
+    @staticmethod
+    def from_bytes(data: bytes) -> ActivationTxV2:
+        def read(d: Decoder) -> ActivationTxV2:
+            return ActivationTxV2(
+                d.compact32(),
+                d.raw(HASH_SIZE),
+                d.raw(ADDRESS_SIZE),
+                d.option(lambda d2: (d2.raw(HASH_SIZE), PostV1.read(d2))),
+                d.slice(MAX_PREVIOUS_ATXS, _fixed(HASH_SIZE)),
+                d.slice(MAX_NIPOSTS, NiPostsV2.read),
+                d.compact(),
+                d.slice(MAX_MARRIAGES, lambda d2: MarriageCertificate(d2.raw(HASH_SIZE), d2.raw(64))),
+                d.option(_fixed(HASH_SIZE)),
+                d.raw(HASH_SIZE),
+                d.raw(signing.SIGNATURE_SIZE),
+            )
+
+        return decode_all(data, read)
+
+    def id(self) -> bytes:
+        """``ActivationTxV2.ID``: root of a 9-leaf tree (publish, positioning, coinbase, initial,
+        previous ATXs padded to 256, NiPoSTs padded to 4, VRF nonce, marriages padded to 256,
+        marriage ATX)."""
+        initial = EMPTY_ID
+        if self.initial is not None:
+            initial = _tree_root([self.initial[0], post_root(self.initial[1])])
+        return _tree_root(
+            [
+                _u64_hash_leaf(self.publish_epoch),
+                self.positioning_atx,
+                self.coinbase,
+                initial,
+                _tree_root(list(self.previous_atxs), MAX_PREVIOUS_ATXS),
+                _tree_root([n.root(self.previous_atxs) for n in self.niposts], MAX_NIPOSTS),
+                _u64_hash_leaf(self.vrf_nonce),
+                _tree_root([m.root() for m in self.marriages], MAX_MARRIAGES),
+                self.marriage_atx or EMPTY_ID,
+            ]
+        )
+
+    @staticmethod
+    def sign(unsigned: ActivationTxV2, identity: Identity, genesis_id: bytes) -> ActivationTxV2:
+        """``Sign``: the signature covers GenesisID ‖ ATX domain ‖ ID (no metadata wrapper as in v1)."""
+        atx = replace(unsigned, smesher_id=identity.node_id)
+        return replace(atx, signature=signing.sign(identity, genesis_id, signing.Domain.ATX, atx.id()))
+
+    def verify_signature(self, genesis_id: bytes) -> bool:
+        return signing.verify(self.smesher_id, genesis_id, signing.Domain.ATX, self.id(), self.signature)
+
+
+def atx_from_bytes(data: bytes, version: int) -> ActivationTxV1 | ActivationTxV2:
+    return ActivationTxV1.from_bytes(data) if version == 1 else ActivationTxV2.from_bytes(data)
+
+
 @dataclass(frozen=True)
 class PoetProof:
     """The PoET's proof of sequential work; ``ref()`` is the PoST challenge of the ATX."""
@@ -427,24 +652,31 @@ def _layer_metadata(layer: int, msg_hash: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Ballot:
+    """``types.Ballot`` (ballot.go / ballot_scale.go @ cc65f271): InnerBallot, Signature, SmesherID,
+    Votes, EligibilityProofs (max 25000) and ActiveSet (max 1, always empty since EpochData replaced
+    it — but its length byte is on the wire and inside the proposal's signed hash)."""
+
     inner: InnerBallot
     signature: bytes
     smesher_id: bytes
     votes: Votes = field(default_factory=Votes)
     eligibility_proofs: tuple[VotingEligibility, ...] = ()
+    active_set: tuple[bytes, ...] = ()
 
     def signed_bytes(self) -> bytes:
         """scale(BallotMetadata{Layer, MsgHash = blake3(scale(InnerBallot))})."""
         return _layer_metadata(self.inner.layer, blake(self.inner.to_bytes()))
 
     def id(self) -> bytes:
-        return blake(self.signed_bytes())[:HASH20_SIZE]
+        """``Ballot.Initialize``: BallotID = blake3(scale(InnerBallot))[:20] (ballot.go)."""
+        return blake(self.inner.to_bytes())[:HASH20_SIZE]
 
     def write(self, enc: Encoder) -> None:
         self.inner.write(enc)
         enc.raw(self.signature, 64).raw(self.smesher_id, HASH_SIZE)
         self.votes.write(enc)
         enc.slice(self.eligibility_proofs, MAX_ELIGIBILITIES, lambda e, v: v.write(e))
+        enc.slice(self.active_set, MAX_ACTIVE_SET, lambda e, v: e.raw(v, HASH_SIZE))
 
     @staticmethod
     def read(dec: Decoder) -> Ballot:
@@ -454,7 +686,13 @@ class Ballot:
             dec.raw(HASH_SIZE),
             Votes.read(dec),
             dec.slice(MAX_ELIGIBILITIES, VotingEligibility.read),
+            dec.slice(MAX_ACTIVE_SET, _fixed(HASH_SIZE)),
         )
+
+    def to_bytes(self) -> bytes:
+        enc = Encoder()
+        self.write(enc)
+        return enc.bytes()
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,13 @@ class Harness:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    devnet = Devnet(DevnetConfig())
+    async for h in running_harness(tmp_path, DevnetConfig()):
+        yield h
+
+
+async def running_harness(tmp_path: Path, config: DevnetConfig) -> AsyncIterator[Harness]:
+    """A started devnet of ``config`` and its harness; stops both (and every node) afterwards."""
+    devnet = Devnet(config)
     await devnet.start()
     h = Harness(devnet, tmp_path)
     try:

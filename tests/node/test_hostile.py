@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -68,12 +69,47 @@ CASES = {
         ).encode(),
     ),
     "rejected": (400, b'{"error": "invalid ATX signature"}'),
+    "teapot": (418, b""),
+    "template-too-many-votes": (
+        200,
+        json.dumps(
+            {
+                "opinion_hash": "00" * 32,
+                "mesh_hash": "00" * 32,
+                "tx_ids": [],
+                "votes": {"base": "00" * 20, "support": [], "against": [], "abstain": list(range(10001))},
+            }
+        ).encode(),
+    ),
+    "template-bad-vote": (
+        200,
+        json.dumps(
+            {
+                "opinion_hash": "00" * 32,
+                "mesh_hash": "00" * 32,
+                "tx_ids": [],
+                "votes": {
+                    "base": "00" * 20,
+                    "support": [{"id": "00" * 20, "layer": -1, "height": 0}],
+                    "against": [],
+                    "abstain": [],
+                },
+            }
+        ).encode(),
+    ),
 }
 
 
 @pytest.fixture
 async def hostile(aiohttp_server):
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.match_info["case"] == "slow-proof":  # a PoET that trickles its reply forever
+            resp = web.StreamResponse()
+            await resp.prepare(request)
+            await resp.write(b'{"proof": {"members": [')
+            while True:
+                await asyncio.sleep(0.05)
+                await resp.write(b'"' + _b64(b"\x02" * 32).encode() + b'",')
         status, body = CASES[request.match_info["case"]]
         return web.Response(status=status, body=body, content_type="application/json")
 
@@ -103,16 +139,22 @@ async def test_poet_info_hostile(hostile, case, error, message):
         await PoetClient(session, f"{base}/{case}").info()
 
 
-async def test_poet_other_hostile(hostile):
+async def test_poet_other_hostile(hostile, monkeypatch):
     session, base = hostile
+    monkeypatch.setattr("appliance.node.poet.MAX_MEMBERS", 65536)  # the real cap is 2^25: streamed
     with pytest.raises(RemoteProtocolError, match="unreasonable"):
         await PoetClient(session, f"{base}/pow-too-hard").pow_params()
     with pytest.raises(MemberMissingError):
         await PoetClient(session, f"{base}/proof-other-member", KEY).proof("1", b"\x09" * 32)
     with pytest.raises(RemoteProtocolError, match="pinned"):
         await PoetClient(session, f"{base}/proof-other-member", bytes(32)).proof("1", b"\x02" * 32)
-    with pytest.raises(RemoteProtocolError, match="out of range"):
+    with pytest.raises(RemoteProtocolError, match="more than 65536 members"):
         await PoetClient(session, f"{base}/proof-too-many-members", KEY).proof("1")
+    with pytest.raises(RemoteRejected, match="HTTP 418"):
+        await PoetClient(session, f"{base}/teapot", KEY).proof("1")
+    slow = PoetClient(session, f"{base}/slow-proof", KEY, proof_timeout=0.2)
+    with pytest.raises(RemoteUnavailable, match="not read within"):
+        await slow.proof("1")
     with pytest.raises(RemoteUnavailable, match="connection failed"):
         await PoetClient(session, "http://127.0.0.1:9").info()
 
@@ -126,6 +168,10 @@ async def test_gateway_hostile(hostile):
     assert exc.value.status == 400
     with pytest.raises(RemoteProtocolError, match="lacks field"):
         await GatewayClient(session, f"{base}/wrong-type").positioning_atx(3)
+    with pytest.raises(RemoteProtocolError, match="10001 abstain votes exceed"):
+        await GatewayClient(session, f"{base}/template-too-many-votes").proposal_template(30, b"\x00" * 32)
+    with pytest.raises(RemoteProtocolError, match="layer out of range"):
+        await GatewayClient(session, f"{base}/template-bad-vote").proposal_template(30, b"\x00" * 32)
 
 
 async def test_state_files(tmp_path):
