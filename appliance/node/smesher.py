@@ -630,7 +630,9 @@ class Smesher:
             now = await self._now()
             for key, ep in list(self.doc["epochs"].items()):
                 n = int(key)
-                if ep.get("phase") != "published" or now >= self.clock.epoch_start(n + 1):
+                # A copy sent in the last tick before the target epoch would arrive after it has
+                # begun, when it no longer counts: stop one tick early.
+                if ep.get("phase") != "published" or now >= self.clock.epoch_start(n + 1) - self.tick:
                     continue
                 last = self._gossiped_at.get(n, float(ep.get("published_at") or 0.0))
                 if now - last < self.config.regossip_interval:

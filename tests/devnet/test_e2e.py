@@ -57,7 +57,9 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         target_start = clock.epoch_start(record.atx.publish_epoch + 1)
         if record.received_at < target_start - 1.0:  # published early enough to leave room
             assert record.gossip_count >= 2, gw.report()
-        assert record.last_received_at < target_start, gw.report()
+        # the node stops a tick before the boundary; a copy delayed past it by a loaded machine is
+        # allowed one more second on the wire
+        assert record.last_received_at < target_start + 1.0, gw.report()
     lpe = devnet.config.layers_per_epoch
     assert {r.atx.version for r in gw.state.atxs.values()} == {2}  # the devnet runs today's ATX v2
     # poet0 names a certifier: a certificate per identity, cached across epochs (a certifier reply
