@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,9 @@ class ProveProgress:
 
 
 ProgressFn = Callable[[ProveProgress], None]
+#: computes the k2pows of one pass elsewhere (post-rs's ``pow::Prover::prove_many``, e.g. a remote
+#: k2pow-service): (nonce groups, challenge, miner id, scaled difficulty, cancel) -> one pow per group
+PowSource = Callable[[Sequence[int], bytes, bytes, bytes, threading.Event], list[int]]
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ def generate_proof(
     progress: ProgressFn | None = None,
     fast_mode: bool | None = None,
     aes_impl: int = native.AES_AUTO,
+    pow_source: PowSource | None = None,
 ) -> Proof:
     """Proves the data in ``datadir`` for ``challenge``; the returned proof has been verified."""
     config = config or ProofConfig()
@@ -165,6 +169,8 @@ def generate_proof(
     difficulty = proving_difficulty(config.k1, num_labels)
     pow_target = scale_pow_difficulty(config.pow_difficulty, meta.num_units)
     cancel = cancel or threading.Event()
+    if pow_source is not None:
+        fast_mode = False  # the local context only verifies the remote pows: light mode is enough
     ctx = k2pow.context(k2pow.fast_mode_default() if fast_mode is None else fast_mode, threads)
     groups_per_pass = nonces // native.NONCES_PER_AES
     pass_index = 0
@@ -186,13 +192,24 @@ def generate_proof(
             if progress is not None:
                 progress(ProveProgress(pass_index, *nonce_range, stage, position, total))
 
-        pows = []
-        for group in range(first_group, first_group + groups_per_pass):
-            try:
-                pows.append(k2pow.search(ctx, group, challenge, meta.node_id, pow_target, cancel, threads))
-            except native.NativeCancelled as exc:
-                raise ProvingCancelled("proving was cancelled") from exc
+        groups = range(first_group, first_group + groups_per_pass)
+        if pow_source is not None:
+            pows = list(pow_source(groups, challenge, meta.node_id, pow_target, cancel))
+            if len(pows) != groups_per_pass:
+                raise ProofError(f"the k2pow source gave {len(pows)} pows for {groups_per_pass} groups")
+            if cancel.is_set():
+                raise ProvingCancelled("proving was cancelled")
             report("k2pow", len(pows), groups_per_pass)
+        else:
+            pows = []
+            for group in groups:
+                try:
+                    pows.append(
+                        k2pow.search(ctx, group, challenge, meta.node_id, pow_target, cancel, threads)
+                    )
+                except native.NativeCancelled as exc:
+                    raise ProvingCancelled("proving was cancelled") from exc
+                report("k2pow", len(pows), groups_per_pass)
         keys = PassKeys.derive(challenge, first_group, pows)
         scanned = [0]
 
