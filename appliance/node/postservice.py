@@ -275,6 +275,7 @@ class PostService:
             delay = min(
                 self.reconnect_interval * 2 ** max(0, failures - 1), max(self.reconnect_interval, MAX_BACKOFF)
             )
+            delay = max(delay, 0.05)  # --reconnect-interval-s 0 must not spin
             log.info("post-service %s: %s; reconnecting in %.0f s", self.node_id.hex()[:8], reason, delay)
             self._update(phase="retrying", message=reason, next_attempt_at=time.time() + delay)
             await asyncio.sleep(delay)
