@@ -24,6 +24,7 @@ the node's validator uses its own config, not what the service claims. It also a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self.registered = asyncio.Condition()
+        self._smesher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ serving
 
@@ -169,8 +171,39 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
         await self._server.start()
         return f"{host}:{self.port}"
 
+    def start_smeshing(self, interval: float) -> None:
+        """Plays the node's smeshing for ``./dev run``: an initial post for every identity that
+        registers, then a NIPoST proof for a new challenge every ``interval`` seconds (the node's
+        PoET round ending)."""
+        self._smesher = asyncio.create_task(self._smesh(interval), name="fake-node-smesher")
+
+    async def _smesh(self, interval: float) -> None:
+        import hashlib
+
+        round_id = 0
+        while True:
+            round_id += 1
+            challenge = hashlib.blake2b(f"devnet-round-{round_id}".encode(), digest_size=32).digest()
+            for node_id in list(self._connections):
+                record = self.identities[node_id]
+                try:
+                    if record.initial_post_at is None:
+                        await self.build_initial_post(node_id, timeout=interval * 4)
+                        log.info("fake node: initial post of %s accepted", node_id.hex()[:12])
+                    else:
+                        await self.proof(node_id, challenge, timeout=interval * 4)
+                        log.info("fake node: NIPoST proof of %s accepted", node_id.hex()[:12])
+                except (ProofRejected, TimeoutError) as exc:
+                    log.warning("fake node: proof of %s failed: %s", node_id.hex()[:12], exc or "timeout")
+            await asyncio.sleep(interval)
+
     async def stop(self) -> None:
         """The node goes away (all streams end), as on a restart."""
+        if self._smesher is not None:
+            self._smesher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._smesher
+            self._smesher = None
         if self._server is not None:
             await self._server.stop(None)
             self._server = None

@@ -56,6 +56,7 @@ class NodeSupervisor:
         identities: Callable[[], Awaitable[list[Identity]]],
         time_source: TimeSource | None = None,
         default_coinbase: bytes | None = None,
+        paused: Callable[[], str | None] | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -67,6 +68,8 @@ class NodeSupervisor:
         self.time_source = time_source
         # --dev only: smesh "out of the box" to the devnet's address until the person sets theirs
         self.default_coinbase = default_coinbase
+        # why the light node must not run now (node mode: the person's node smeshes these identities)
+        self.paused = paused
         self._manager: NodeManager | None = None
         self._config: NodeConfig | None = None
         self._reason = "starting"
@@ -108,7 +111,7 @@ class NodeSupervisor:
     async def _forward(self, events: asyncio.Queue) -> None:
         while True:
             event = await events.get()
-            if event.topic in ("jobs", "drives", "settings"):
+            if event.topic in ("jobs", "drives", "settings", "nodemode-settings"):
                 self._wake.set()
 
     def _set_reason(self, reason: str) -> None:
@@ -135,6 +138,11 @@ class NodeSupervisor:
         return config
 
     async def _reconcile(self) -> None:
+        why = self.paused() if self.paused is not None else None
+        if why:  # never smesh an identity the person's node smeshes too
+            await self._stop_manager()
+            self._set_reason(why)
+            return
         config = self._wanted_config()
         if config is None:
             await self._stop_manager()

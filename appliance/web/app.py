@@ -16,6 +16,7 @@ from aiohttp import web
 
 from appliance.auth import Auth
 from appliance.settings import SettingsStore
+from appliance.web import nodemode as nodemode_api
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
 from appliance.web.services import SERVICES, AppServices, ServiceError
@@ -185,6 +186,7 @@ def create_app(
     app[api.SETTINGS] = settings or SettingsStore(services.state_dir, services.parse_address, services.bus)
     app[SSE_TASKS] = set()
     app.router.add_routes(api.routes)
+    app.router.add_routes(nodemode_api.routes)
     app.router.add_get("/api/v1/events", events)
     ui = (ui_dir or UI_DIR).resolve()
 

@@ -244,6 +244,7 @@ class AppServices:
     address_hrp: str = "sm"
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
+    nodemode: object | None = None  # appliance.web.nodemode.NodeModeService ("with my Spacemesh node")
 
 
 SERVICES = web.AppKey("services", AppServices)
