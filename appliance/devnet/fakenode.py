@@ -180,22 +180,36 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
     async def _smesh(self, interval: float) -> None:
         import hashlib
 
-        round_id = 0
+        round_id, next_round = 0, asyncio.get_running_loop().time() + interval
+        retry: dict[bytes, float] = {}
         while True:
-            round_id += 1
-            challenge = hashlib.blake2b(f"devnet-round-{round_id}".encode(), digest_size=32).digest()
-            for node_id in list(self._connections):
-                record = self.identities[node_id]
-                try:
-                    if record.initial_post_at is None:
-                        await self.build_initial_post(node_id, timeout=interval * 4)
-                        log.info("fake node: initial post of %s accepted", node_id.hex()[:12])
-                    else:
-                        await self.proof(node_id, challenge, timeout=interval * 4)
-                        log.info("fake node: NIPoST proof of %s accepted", node_id.hex()[:12])
-                except (ProofRejected, TimeoutError) as exc:
-                    log.warning("fake node: proof of %s failed: %s", node_id.hex()[:12], exc or "timeout")
-            await asyncio.sleep(interval)
+            now = asyncio.get_running_loop().time()
+            for node_id in list(self._connections):  # a new identity gets its initial post at once
+                due = self.identities[node_id].initial_post_at is None and retry.get(node_id, 0) <= now
+                if due and not await self._smesh_one(node_id, ZERO_CHALLENGE, interval):
+                    retry[node_id] = now + interval  # as the node, try again later, not in a loop
+            if asyncio.get_running_loop().time() >= next_round:
+                round_id += 1
+                next_round += interval
+                challenge = hashlib.blake2b(f"devnet-round-{round_id}".encode(), digest_size=32).digest()
+                for node_id in list(self._connections):
+                    await self._smesh_one(node_id, challenge, interval)
+            async with self.registered:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.registered.wait(), 1.0)
+
+    async def _smesh_one(self, node_id: bytes, challenge: bytes, interval: float) -> bool:
+        what = "initial post" if challenge == ZERO_CHALLENGE else "NIPoST proof"
+        try:
+            if challenge == ZERO_CHALLENGE:
+                await self.build_initial_post(node_id, timeout=interval * 4)
+            else:
+                await self.proof(node_id, challenge, timeout=interval * 4)
+            log.info("fake node: %s of %s accepted", what, node_id.hex()[:12])
+            return True
+        except (ProofRejected, TimeoutError) as exc:
+            log.warning("fake node: %s of %s failed: %s", what, node_id.hex()[:12], exc or "timeout")
+            return False
 
     async def stop(self) -> None:
         """The node goes away (all streams end), as on a restart."""
