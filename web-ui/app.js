@@ -4,6 +4,7 @@ import { ApiError, attempt, get, post, setCsrf } from "./api.js";
 import { connectLive, disconnectLive, showDashboard } from "./dashboard.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { showOnboarding } from "./onboarding.js";
+import { nodeModeCard } from "./nodemode.js";
 import { showSettings } from "./settings.js";
 
 const root = document.getElementById("main");
@@ -34,6 +35,7 @@ async function route() {
     if (a.id === `nav-${page}`) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   handlers.current = page === "settings" ? await showSettings(root) : showDashboard(root);
+  if (page === "dashboard") root.prepend(nodeModeCard()); // shown only in node mode
   root.focus();
 }
 
