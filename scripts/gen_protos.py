@@ -1,6 +1,8 @@
 """Regenerates the Python code of the vendored spacemeshos/api protos in appliance/node/proto/.
 
-protoc emits absolute imports (``from spacemesh.v1 import post_types_pb2``); they are rewritten to
+protoc emits absolute imports (``from spacemesh.v1 import post_types_pb2``, and for grpc-gateway's
+``protoc-gen-openapiv2/options`` that spacemesh/v2alpha1 imports, ``from protoc_gen_openapiv2...``);
+protoc writes that folder as ``protoc_gen_openapiv2``. The imports are rewritten to
 the package the files live in, so the vendored tree needs no entry on sys.path. Run with the
 project's venv: ``.venv/bin/python scripts/gen_protos.py``.
 """
@@ -32,7 +34,10 @@ def main() -> int:
         return 1
     for path in ROOT.rglob("*_pb2*.py"):
         text = path.read_text()
-        fixed = re.sub(r"^from spacemesh\.", f"from {PACKAGE}.spacemesh.", text, flags=re.M)
+        if path.name.endswith("_pb2_grpc.py") and "Stub" not in text:
+            path.unlink()  # a file without services: protoc's empty gRPC module is noise
+            continue
+        fixed = re.sub(r"^from (spacemesh|protoc_gen_openapiv2)\.", rf"from {PACKAGE}.\1.", text, flags=re.M)
         if fixed != text:
             path.write_text(fixed)
     return 0

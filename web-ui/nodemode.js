@@ -121,19 +121,36 @@ export function handoff(view) {
   return [warning, how, ...(items.length ? items : [h("p", { class: "muted" }, "No drive holds a dataset yet; choose drives first.")])];
 }
 
+const SMH = 1e9; // smidge per SMH
+const smh = (smidge) => `${(smidge / SMH).toLocaleString("en", { maximumFractionDigits: 3 })} SMH`;
+
+// What each identity earned, from the node's public API; without it, where to look.
+function earningsView(e) {
+  if (!e) return [];
+  if (!e.available) return [h("p", { class: "muted small" }, e.where)];
+  const n = e.node;
+  return [h("h3", {}, "Earned (from your node)"),
+    kv([["Node", `${n.sync}, layer ${n.current_layer.toLocaleString("en")}, ${n.connected_peers} peers`]]),
+    ...n.identities.map((i) => h("div", { class: "nm-earned", "data-node-id": i.node_id },
+      h("p", {}, h("strong", {}, `${i.node_id.slice(0, 12)}…`), ` ${smh(i.total_smidge)} in the last ${i.rewards.length} rewards`),
+      h("p", { class: "muted small" }, i.atxs.length
+        ? `ATXs in epochs ${i.atxs.map((a) => a.publish_epoch).join(", ")}`
+        : "No ATX yet: the first comes one epoch after the initial post.")))];
+}
+
 // The dashboard card: what the box does for the person's node, refreshed while it is on screen.
 export function nodeModeCard() {
   const card = h("section", { class: "card", id: "nodemode-card", "aria-label": "Your node" }, h("p", { class: "muted" }, "Loading…"));
+  let earned = null;
+  let rounds = 0;
   async function draw() {
     if (!card.isConnected && card.dataset.drawn) return;
     const view = await nodeMode().catch(() => null);
     if (!view || view.mode !== "node") { card.remove(); return; }
+    if (rounds++ % 10 === 0) earned = await get("/nodemode/earnings").catch(() => earned);
     card.dataset.drawn = "1";
     replace(card, h("h2", {}, "Your Spacemesh node"), h("p", { class: "status-line" }, view.reason),
-      ...identitiesView(view),
-      h("p", { class: "muted small" }, view.public_api
-        ? `Rewards and ATXs: ask your node (public API ${view.public_api}) or a Spacemesh explorer for these identities.`
-        : "Rewards and ATXs are in your node's wallet and logs (or a Spacemesh explorer); the box only proves."));
+      ...identitiesView(view), ...earningsView(earned));
     setTimeout(draw, 3000);
   }
   draw();

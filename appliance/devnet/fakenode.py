@@ -39,6 +39,16 @@ from appliance.node.proto.spacemesh.v1 import (
     post_types_pb2,
     types_pb2,
 )
+from appliance.node.proto.spacemesh.v2alpha1 import activation_pb2 as v2_activation
+from appliance.node.proto.spacemesh.v2alpha1 import activation_pb2_grpc as v2_activation_grpc
+from appliance.node.proto.spacemesh.v2alpha1 import (
+    network_pb2,
+    network_pb2_grpc,
+    node_pb2,
+    node_pb2_grpc,
+    reward_pb2,
+    reward_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +83,8 @@ class IdentityRecord:
     initial_post_at: float | None = None
     proofs: list[bytes] = field(default_factory=list)  # challenges with an accepted proof
     errors: list[str] = field(default_factory=list)
+    atxs: list[tuple[bytes, int, int]] = field(default_factory=list)  # (ATX id, publish epoch, units)
+    rewards: list[tuple[int, int]] = field(default_factory=list)  # (layer, smidge)
 
 
 @dataclass
@@ -138,6 +150,9 @@ class _Connection:
 
 
 class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.ActivationServiceServicer):
+    LAYERS_PER_EPOCH = 10  # of the devnet node's public API answers
+    REWARD_PER_UNIT = 1_000_000  # smidge per unit per epoch: a devnet figure, not mainnet's
+
     def __init__(
         self,
         post: NodePostConfig,
@@ -145,6 +160,7 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
         query_interval: float = 2.0,
         highest_atx: bytes | None = None,
     ) -> None:
+        self.epoch = 1
         self.post = post
         self.allow_connections = allow_connections
         self.query_interval = query_interval
@@ -163,6 +179,11 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
         self._server = grpc.aio.server()
         post_pb2_grpc.add_PostServiceServicer_to_server(self, self._server)
         activation_pb2_grpc.add_ActivationServiceServicer_to_server(self, self._server)
+        public = _PublicV2(self)
+        v2_activation_grpc.add_ActivationServiceServicer_to_server(public, self._server)
+        reward_pb2_grpc.add_RewardServiceServicer_to_server(public, self._server)
+        node_pb2_grpc.add_NodeServiceServicer_to_server(public, self._server)
+        network_pb2_grpc.add_NetworkServiceServicer_to_server(public, self._server)
         address = f"{host}:{port}"
         if tls is None:
             self.port = self._server.add_insecure_port(address)
@@ -204,7 +225,8 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
             if challenge == ZERO_CHALLENGE:
                 await self.build_initial_post(node_id, timeout=interval * 4)
             else:
-                await self.proof(node_id, challenge, timeout=interval * 4)
+                answer = await self.proof(node_id, challenge, timeout=interval * 4)
+                self.publish(node_id, answer.metadata.meta.num_units)
             log.info("fake node: %s of %s accepted", what, node_id.hex()[:12])
             return True
         except (ProofRejected, TimeoutError) as exc:
@@ -340,6 +362,16 @@ class FakeNode(post_pb2_grpc.PostServiceServicer, activation_pb2_grpc.Activation
         self.identities[node_id].initial_post_at = time.time()
         return answer
 
+    def publish(self, node_id: bytes, num_units: int) -> None:
+        """The ATX the node would publish with a NIPoST proof, and the next epoch's reward for it."""
+        import hashlib
+
+        self.epoch += 1
+        record = self.identities.setdefault(node_id, IdentityRecord(node_id))
+        atx_id = hashlib.blake2b(node_id + self.epoch.to_bytes(4, "little"), digest_size=32).digest()
+        record.atxs.append((atx_id, self.epoch, num_units))
+        record.rewards.append(((self.epoch + 1) * self.LAYERS_PER_EPOCH, num_units * self.REWARD_PER_UNIT))
+
     def validate(self, node_id: bytes, challenge: bytes, answer: post_types_pb2.GenProofResponse) -> None:
         """The node's PostV2 validation, with the node's own parameters."""
         from appliance.post.proof import Proof, ProofConfig
@@ -380,4 +412,70 @@ class ServerTls:
             [(self.key.read_bytes(), self.cert.read_bytes())],
             root_certificates=self.ca_cert.read_bytes(),
             require_client_auth=True,
+        )
+
+
+class _PublicV2(
+    v2_activation_grpc.ActivationServiceServicer,
+    reward_pb2_grpc.RewardServiceServicer,
+    node_pb2_grpc.NodeServiceServicer,
+    network_pb2_grpc.NetworkServiceServicer,
+):
+    """The node's public v2alpha1 API (spacemeshos/api spacemesh/v2alpha1) over what it recorded."""
+
+    def __init__(self, node: FakeNode) -> None:
+        self.node = node
+
+    async def Status(self, request, context):
+        layer = self.node.epoch * FakeNode.LAYERS_PER_EPOCH
+        return node_pb2.NodeStatusResponse(
+            connected_peers=3, status=node_pb2.NodeStatusResponse.SYNC_STATUS_SYNCED,
+            latest_layer=layer, applied_layer=layer, processed_layer=layer, current_layer=layer,
+        )  # fmt: skip
+
+    async def Info(self, request, context):
+        return network_pb2.NetworkInfoResponse(
+            hrp="stest",
+            layers_per_epoch=FakeNode.LAYERS_PER_EPOCH,
+            labels_per_unit=self.node.post.labels_per_unit,
+        )
+
+    async def List(self, request, context):
+        if isinstance(request, reward_pb2.RewardRequest):
+            record = self.node.identities.get(bytes(request.smesher))
+            rows = sorted(record.rewards if record else [], reverse=request.sort_order == 1)
+            limit = request.limit or len(rows)
+            return reward_pb2.RewardList(
+                rewards=[
+                    reward_pb2.Reward(
+                        layer=layer,
+                        total=total,
+                        layer_reward=total,
+                        smesher=bytes(request.smesher),
+                        coinbase="stest1devnet",
+                    )
+                    for layer, total in rows[:limit]
+                ]
+            )
+        found = []
+        for smesher in request.smesher_id:
+            record = self.node.identities.get(bytes(smesher))
+            for atx_id, epoch, units in record.atxs if record else []:
+                found.append(
+                    v2_activation.Activation(
+                        id=atx_id,
+                        smesher_id=bytes(smesher),
+                        publish_epoch=epoch,
+                        num_units=units,
+                        weight=units * 1000,
+                    )
+                )
+        return v2_activation.ActivationList(activations=found[: request.limit or len(found)])
+
+    async def Highest(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the devnet node answers Highest on spacemesh.v1")
+
+    async def ActivationsCount(self, request, context):
+        return v2_activation.ActivationsCountResponse(
+            count=sum(len(r.atxs) for r in self.node.identities.values())
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,11 @@ from appliance.node.identity import IdentityError, IdentityStore, parse_key_text
 from appliance.node.nodemode import NodeModeError, NodeModeStore, preset_views
 from appliance.node.remote import Datasets, NodeModeSupervisor
 
+EARNINGS_TTL = 30.0
+WHERE_TO_LOOK = (
+    "Rewards and ATXs are recorded by your node: see its wallet (smapp) or a Spacemesh explorer for these "
+    "identities, or enter the node's public API address (grpc-public-listener) to see them here."
+)
 SUPERVISED_KEY = "local.key"  # go-spacemesh refuses it next to other keys (remote smeshing)
 ONE_PLACE = (
     "One identity must never run in two places: if this key smeshes anywhere else (another node, "
@@ -58,6 +64,7 @@ class NodeModeService:
         self.datasets = datasets
         self.apply_commitment = apply_commitment  # new datasets commit to this ATX (the jobs' settings)
         self.default_commitment = default_commitment
+        self._earnings: tuple[object, float, dict[str, Any]] | None = None
         self._apply_commitment()
 
     def _apply_commitment(self) -> None:
@@ -159,6 +166,34 @@ class NodeModeService:
         if existing is None:
             await asyncio.to_thread(self.identities.save, identity, True)
         return {"node_id": node_id.hex(), "name": name, "stored": existing is None}
+
+    # ------------------------------------------------------------ what the identities earned
+
+    async def earnings(self) -> dict[str, Any]:
+        """ATXs and rewards of every identity on the box, and the node's sync state, from the node's
+        public API; without its address, where to look instead. Cached for a while: the dashboard
+        asks often, the node's answers change once a layer."""
+        from appliance.node.earnings import EarningsError, fetch_earnings
+
+        public_api = self.store.current.public_api
+        ids = [node_id for node_id, _, _ in self.datasets()]
+        if not public_api:
+            return {"available": False, "where": WHERE_TO_LOOK, "node": None}
+        key = (public_api, tuple(ids))
+        now = time.monotonic()
+        if self._earnings is not None and self._earnings[0] == key and now - self._earnings[1] < EARNINGS_TTL:
+            return self._earnings[2]
+        try:
+            found = await fetch_earnings(public_api, ids)
+        except EarningsError as exc:
+            return {"available": False, "where": f"{exc} {WHERE_TO_LOOK}", "node": None}
+        answer = {
+            "available": True,
+            "where": f"from your node's public API at {public_api}",
+            "node": dataclasses.asdict(found),
+        }
+        self._earnings = (key, now, answer)
+        return answer
 
     # ------------------------------------------------------------ the commitment ATX
 

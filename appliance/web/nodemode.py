@@ -22,6 +22,7 @@ class NodeModeService(Protocol):
     async def key_file(self, node_id_hex: str) -> tuple[str, bytes]: ...
     async def adopt_key(self, node_id_hex: str, text: str) -> dict[str, Any]: ...
     async def commitment_from_node(self) -> dict[str, Any]: ...
+    async def earnings(self) -> dict[str, Any]: ...
 
 
 routes = web.RouteTableDef()
@@ -61,6 +62,11 @@ async def put_tls(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/nodemode/tls")
 async def delete_tls(request: web.Request) -> web.Response:
     return web.json_response(await _call(request, _service(request).set_tls(None)))
+
+
+@routes.get("/api/v1/nodemode/earnings")
+async def earnings(request: web.Request) -> web.Response:
+    return web.json_response(await _call(request, _service(request).earnings()))
 
 
 @routes.post("/api/v1/nodemode/commitment")

@@ -215,6 +215,14 @@ SCHEMAS.update({
                          for k in ("ca_cert", "cert", "key")}),
     "NodeKeyUpload": _obj({"key": {"type": "string", "minLength": 1, "maxLength": 512}}),
     "KeyAdopted": _obj({"node_id": _STR, "name": _STR, "stored": _BOOL}),
+    "NodeEarnings": _obj({"available": _BOOL, "where": _STR, "node": {"oneOf": [_obj({
+        "sync": _STR, "current_layer": _INT, "applied_layer": _INT, "connected_peers": _INT,
+        "layers_per_epoch": _INT, "identities": _list(_obj({
+            "node_id": _STR, "total_smidge": _INT,
+            "atxs": _list(_obj({"id": _STR, "publish_epoch": _INT, "num_units": _INT, "weight": _INT})),
+            "rewards": _list(_obj({"layer": _INT, "total": _INT, "coinbase": _STR})),
+        })),
+    }), {"type": "null"}]}}),
 })
 
 
@@ -335,6 +343,10 @@ PATHS.update({
         "put": _op("Store the node's CA and this box's client certificate and key (0600)", "NodeMode",
                    "NodeModeTls", errors=(503, 504)),
         "delete": _op("Forget the TLS files", "NodeMode", errors=(503, 504)),
+    },
+    "/nodemode/earnings": {
+        "get": _op("Each identity's ATXs and rewards, from the node's public API (v2alpha1)", "NodeEarnings",
+                   errors=(503, 504)),
     },
     "/nodemode/commitment": {
         "post": _op("Commit new datasets to the node's highest ATX (ActivationService.Highest)", "NodeMode",

@@ -63,3 +63,6 @@ def test_node_mode_journey(dev_daemon: DevDaemon) -> None:
     assert typed["commitment_atx_id"] == "ab" * 32
     view = daemon.api("POST", "/api/v1/nodemode/commitment")  # the node's highest ATX: the golden one
     assert len(view["commitment_atx_id"]) == 64 and view["commitment_atx_id"] not in ("ab" * 32, "00" * 32)
+    earned = daemon.api("GET", "/api/v1/nodemode/earnings")  # v2alpha1 on the node's public API
+    assert earned["available"] and earned["node"]["sync"] == "synced", earned
+    assert {i["node_id"] for i in earned["node"]["identities"]} == {i["node_id"] for i in idents}

@@ -195,3 +195,34 @@ async def test_key_handoff_and_commitment(tmp_path, datasets):
         await node.stop()
     saved = json.loads((tmp_path / "nm" / "config.json").read_text())
     assert saved["commitment_atx_id"] == "7e" * 32
+
+
+async def test_earnings_from_the_nodes_public_api(tmp_path, datasets):
+    identities, found = datasets
+    bus = EventBus()
+    store = NodeModeStore(tmp_path / "nm", {"devnet": DEVNET})
+    listing = [(n, a, d) for n, a, d, _ in found]
+    supervisor = NodeModeSupervisor(bus, store, lambda preset: None, lambda: listing)
+    service = NodeModeService(bus, store, supervisor, identities, lambda: listing)
+    nothing = await service.earnings()
+    assert nothing == {"available": False, "where": nothing["where"], "node": None}
+    assert "grpc-public-listener" in nothing["where"]
+    node = FakeNode(NodePostConfig(8, 12, b"\xff" * 32, 256, SCRYPT_N))
+    address = await node.start()
+    try:
+        node.publish(found[0][0], 1)
+        node.publish(found[0][0], 1)
+        await service.update({"public_api": address})
+        got = await service.earnings()
+        assert got["available"] and got["node"]["sync"] == "synced"
+        by_id = {i["node_id"]: i for i in got["node"]["identities"]}
+        mine = by_id[found[0][0].hex()]
+        assert [a["publish_epoch"] for a in mine["atxs"]] == [3, 2]  # newest first
+        assert mine["total_smidge"] == 2 * FakeNode.REWARD_PER_UNIT
+        assert [r["layer"] for r in mine["rewards"]] == [40, 30]
+        assert by_id[found[1][0].hex()]["atxs"] == []
+    finally:
+        await node.stop()
+    await service.update({"public_api": f"localhost:{node.port}"})  # another address: asked afresh
+    down = await service.earnings()
+    assert not down["available"] and "did not answer" in down["where"]

@@ -62,6 +62,7 @@ async def test_node_mode_onboarding_dashboard_and_handoff(page: Any, api: Api, w
         await expect(card).to_contain_text("serving 2 identities")
         await expect(card.locator("[data-node-id]")).to_have_count(2)
         await expect(card).to_contain_text("waiting for its PoST data to be complete")
+        await expect(card).to_contain_text("enter the node's public API address")  # where earnings are
         await shot(page, "nodemode-3-dashboard")
 
         await page.goto("/#settings")
