@@ -9,6 +9,7 @@ Kept out of ``wiring.py`` so the shared composition root only gains the lines th
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,7 @@ async def _dev_node(extras: Any) -> tuple[Any, NetworkPreset]:
     preset = NetworkPreset(
         "devnet", proof.k1, proof.k2, proof.pow_difficulty.hex(), cfg.scrypt_n, cfg.labels_per_unit,
         cfg.min_num_units, default_address=f"http://{address}", default_public_api=address,
+        genesis=time.time(), epoch_seconds=DEV_ROUND_SECONDS,  # the devnet node's rounds
     )  # fmt: skip
     return node, preset
 

@@ -150,6 +150,8 @@ export function nodeModeCard() {
     if (rounds++ % 10 === 0) earned = await get("/nodemode/earnings").catch(() => earned);
     card.dataset.drawn = "1";
     replace(card, h("h2", {}, "Your Spacemesh node"), h("p", { class: "status-line" }, view.reason),
+      view.next_proof_expected_at ? h("p", { class: "muted small" },
+        `Your node should next ask for proofs ${until(view.next_proof_expected_at)} (when its PoET round ends).`) : null,
       ...identitiesView(view), ...earningsView(earned));
     setTimeout(draw, 3000);
   }

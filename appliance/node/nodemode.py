@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -48,6 +49,21 @@ class NetworkPreset:
     max_num_units: int = U32_MAX
     default_address: str = ""  # a node this preset comes with (the devnet's), else ""
     default_public_api: str = ""
+    # the network's clock and PoET timing, to say when the node will next ask for a proof (0 = unknown)
+    genesis: float = 0.0  # unix seconds
+    epoch_seconds: float = 0.0  # layer duration x layers per epoch
+    phase_shift: float = 0.0
+    cycle_gap: float = 0.0
+
+    def next_proof_at(self, now: float) -> float | None:
+        """When the next PoET round ends — the node asks for its NIPoST proof right after.
+        go-spacemesh ``activation/nipost.go`` (@ cc65f271): ``curPoetRoundEnd =
+        LayerToTime(PublishEpoch.FirstLayer()) + PhaseShift - CycleGap``."""
+        if self.epoch_seconds <= 0 or self.genesis <= 0:
+            return None
+        offset = self.phase_shift - self.cycle_gap
+        k = max(1, math.floor((now - self.genesis - offset) / self.epoch_seconds) + 1)
+        return self.genesis + k * self.epoch_seconds + offset
 
     def proof_config(self) -> object:
         from appliance.post.proof import ProofConfig
@@ -63,6 +79,10 @@ MAINNET = NetworkPreset(
     scrypt_n=8192,
     labels_per_unit=1 << 32,
     min_num_units=4,
+    genesis=1689321600.0,  # GenesisTime 2023-07-14T08:00:00Z
+    epoch_seconds=4032 * 300.0,  # LayersPerEpoch 4032 x LayerDuration 5 min
+    phase_shift=240 * 3600.0,  # POET PhaseShift 240 h
+    cycle_gap=12 * 3600.0,  # POET CycleGap 12 h
 )
 
 
@@ -113,7 +133,13 @@ def check_preset(raw: Any) -> NetworkPreset:
     min_units = _int("custom min_num_units", raw.get("min_num_units"), 1, U32_MAX)
     max_units = _int("custom max_num_units", raw.get("max_num_units", U32_MAX), min_units, U32_MAX)
     labels = _int("custom labels_per_unit", raw.get("labels_per_unit"), 1, 1 << 48)
-    return NetworkPreset("custom", k1, k2, pow_hex.lower(), scrypt_n, labels, min_units, max_units)
+    timing = {}
+    for name in ("genesis", "epoch_seconds", "phase_shift", "cycle_gap"):  # optional: for "next proof"
+        value = raw.get(name, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e11:
+            raise NodeModeError(f"custom {name}: seconds, 0 or more")
+        timing[name] = float(value)
+    return NetworkPreset("custom", k1, k2, pow_hex.lower(), scrypt_n, labels, min_units, max_units, **timing)
 
 
 def check_address(value: Any) -> str:

@@ -90,6 +90,7 @@ class NodeModeService:
             "commitment_atx_id": config.commitment_atx_id or self.default_commitment,
             "reason": status.reason,
             "warning": ONE_PLACE,
+            "next_proof_expected_at": self.store.preset(config).next_proof_at(time.time()),
             "identities": [
                 {
                     "node_id": ident.service.node_id,

@@ -185,7 +185,8 @@ _PRESET: Schema = _obj(
      "scrypt_n": {"type": "integer", "minimum": 2}, "labels_per_unit": {"type": "integer", "minimum": 1},
      "min_num_units": {"type": "integer", "minimum": 1}},
     {"max_num_units": {"type": "integer", "minimum": 1}, "name": _STR, "default_address": _STR,
-     "default_public_api": _STR},
+     "default_public_api": _STR, "genesis": _NUM, "epoch_seconds": _NUM, "phase_shift": _NUM,
+     "cycle_gap": _NUM},
 )
 _PROGRESS: Schema = {"oneOf": [_obj({"nonce_start": _INT, "nonce_end": _INT, "stage": _STR, "position": _INT,
                                      "total": _INT}), {"type": "null"}]}
@@ -203,6 +204,7 @@ SCHEMAS.update({
         "mode": {"enum": ["light", "node"]}, "chosen": _BOOL, "node_address": _STR, "public_api": _STR,
         "preset": _STR, "custom": {"oneOf": [_PRESET, {"type": "null"}]}, "tls_domain": _STR, "tls": _BOOL,
         "presets": _list(_PRESET), "commitment_atx_id": _STR, "reason": _STR, "warning": _STR,
+        "next_proof_expected_at": _OPT_NUM,
         "identities": _list(_ref("NodeModeIdentity")),
     }),
     "NodeModePatch": _obj({}, {

@@ -226,3 +226,13 @@ async def test_earnings_from_the_nodes_public_api(tmp_path, datasets):
     await service.update({"public_api": f"localhost:{node.port}"})  # another address: asked afresh
     down = await service.earnings()
     assert not down["available"] and "did not answer" in down["where"]
+
+
+def test_next_proof_is_when_the_poet_round_ends():
+    # go-spacemesh activation/nipost.go: round end = first layer of the publish epoch + PhaseShift - CycleGap
+    epoch = 4032 * 300
+    first_end = 1689321600 + epoch + 228 * 3600  # epoch 1 starts two weeks after genesis
+    assert MAINNET.next_proof_at(1689321600 + 10) == first_end
+    assert MAINNET.next_proof_at(first_end - 1) == first_end
+    assert MAINNET.next_proof_at(first_end + 1) == first_end + epoch
+    assert DEVNET.next_proof_at(1e9) is None  # no timing known: the page says nothing
