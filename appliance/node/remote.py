@@ -16,7 +16,6 @@ published on the EventBus as topic ``"nodemode"``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable
@@ -27,8 +26,11 @@ from appliance.events import EventBus
 from appliance.node.nodemode import NetworkPreset, NodeModeStore
 from appliance.node.post_provider import PostProvider
 from appliance.node.postservice import PostService, ServiceStatus, TlsFiles, post_verifier
+from appliance.node.reconcile import reconcile_forever
 
 log = logging.getLogger(__name__)
+#: events after which the supervisor looks again
+WAKE_TOPICS = frozenset(("jobs", "drives", "nodemode-settings"))
 
 #: (node id, identity name, drive id) of every dataset on the box's drives
 Datasets = Callable[[], list[tuple[bytes, str, str]]]
@@ -107,26 +109,10 @@ class NodeModeSupervisor:
         )  # fmt: skip
 
     async def _run(self) -> None:
-        async with self.bus.subscribe() as events:
-            forward = asyncio.create_task(self._forward(events), name="nodemode-events")
-            try:
-                while True:
-                    try:
-                        await self._reconcile()
-                    except Exception as exc:  # keep supervising; the reason is shown to the person
-                        log.exception("node mode supervisor")
-                        self._set_reason(f"node mode error: {exc}")
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 30.0)
-            finally:
-                await cancel_and_wait(forward)
-
-    async def _forward(self, events: asyncio.Queue) -> None:
-        while True:
-            event = await events.get()
-            if event.topic in ("jobs", "drives", "nodemode-settings"):
-                self._wake.set()
+        await reconcile_forever(
+            self.bus, WAKE_TOPICS, self._wake, self._reconcile,
+            lambda exc: self._set_reason(f"node mode error: {exc}"), "nodemode-supervisor",
+        )  # fmt: skip
 
     def _publish(self) -> None:
         self.bus.publish("nodemode", dataclasses.asdict(self.snapshot()))

@@ -15,7 +15,6 @@ Its own state (why the node is not running) is part of ``snapshot()`` so the pag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,8 +29,11 @@ from appliance.node.config import NodeConfig
 from appliance.node.identity import Identity
 from appliance.node.manager import NodeManager, NodeStatus
 from appliance.node.post_provider import PostProvider
+from appliance.node.reconcile import reconcile_forever
 
 log = logging.getLogger(__name__)
+#: events after which the supervisor looks again
+WAKE_TOPICS = frozenset(("jobs", "drives", "settings", "nodemode-settings"))
 
 #: builds the node config for a coinbase, or None while the box has no network configured
 NetworkSource = Callable[[bytes], NodeConfig | None]
@@ -93,26 +95,10 @@ class NodeSupervisor:
         self._wake.set()
 
     async def _run(self) -> None:
-        async with self.bus.subscribe() as events:
-            forward = asyncio.create_task(self._forward(events), name="node-supervisor-events")
-            try:
-                while True:
-                    try:
-                        await self._reconcile()
-                    except Exception as exc:  # keep supervising; the reason is shown to the person
-                        log.exception("node supervisor")
-                        self._set_reason(f"node error: {exc}")
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 30.0)
-            finally:
-                await cancel_and_wait(forward)
-
-    async def _forward(self, events: asyncio.Queue) -> None:
-        while True:
-            event = await events.get()
-            if event.topic in ("jobs", "drives", "settings", "nodemode-settings"):
-                self._wake.set()
+        await reconcile_forever(
+            self.bus, WAKE_TOPICS, self._wake, self._reconcile,
+            lambda exc: self._set_reason(f"node error: {exc}"), "node-supervisor",
+        )  # fmt: skip
 
     def _set_reason(self, reason: str) -> None:
         if reason != self._reason:
