@@ -56,6 +56,10 @@ class MaxRetriesReached(RuntimeError):
     """``max_retries`` connection attempts in a row failed (post-rs: "max retries (N) reached")."""
 
 
+class NodeProtocolError(RuntimeError):
+    """The node sent what the PostService protocol does not allow."""
+
+
 class EndpointError(ValueError):
     """The node address (or its TLS pairing) cannot be used; the message says why."""
 
@@ -265,8 +269,13 @@ class PostService:
                 reason = f"the node at {self.endpoint.target} closed the connection"
             except grpc.aio.AioRpcError as exc:
                 reason = explain(exc, self.endpoint.target)
+            except NodeProtocolError as exc:
+                reason = str(exc)
             except (OSError, ValueError) as exc:  # unreadable TLS files
                 reason = f"cannot set up the connection to {self.endpoint.target}: {exc}"
+            except Exception as exc:  # never die: anything unforeseen is reported and retried
+                log.exception("post-service %s", self.node_id.hex()[:8])
+                reason = f"unexpected error with the node at {self.endpoint.target}: {exc}"
             talked = self._talked
             failures = 0 if talked else failures + 1
             if self.max_retries is not None and failures > self.max_retries:
@@ -298,6 +307,12 @@ class PostService:
                 if request is grpc.aio.EOF:
                     await call.done_writing()
                     return self._talked
+                if not isinstance(request, pb.NodeRequest):  # grpc could not parse what the node sent
+                    call.cancel()
+                    raise NodeProtocolError(
+                        f"the node at {self.endpoint.target} sent something that is not a NodeRequest "
+                        "(a different protocol or a corrupt stream)"
+                    )
                 if not self._talked:
                     self._talked = True
                     log.info("post-service %s: connected to %s", self.node_id.hex()[:8], self.endpoint.target)

@@ -352,3 +352,37 @@ async def test_operator_status_endpoint(dataset):
         server.stop()
         await service.stop()
 
+
+
+async def test_garbage_from_the_node_and_a_server_that_is_not_a_node(dataset):
+    """A node that sends bytes that are no NodeRequest, and a gRPC server without PostService: a clear
+    reason, retries, and the service keeps running."""
+    import grpc
+
+    async def garbage(request_iterator, context):
+        yield b"\xff\xff\xff\xff not protobuf"
+
+    handler = grpc.method_handlers_generic_handler(
+        "spacemesh.v1.PostService", {"Register": grpc.stream_stream_rpc_method_handler(garbage)})
+    hostile = grpc.aio.server()
+    hostile.add_generic_rpc_handlers((handler,))
+    port = hostile.add_insecure_port("127.0.0.1:0")
+    empty = grpc.aio.server()
+    other = empty.add_insecure_port("127.0.0.1:0")
+    await hostile.start()
+    await empty.start()
+    first = _service(dataset, f"127.0.0.1:{port}")
+    second = _service(dataset, f"127.0.0.1:{other}")
+    await first.start()
+    await second.start()
+    try:
+        await _until(lambda: first.status().phase == "retrying" and second.status().phase == "retrying")
+        assert "sent something that is not a NodeRequest" in first.status().message
+        assert "is not a go-spacemesh post listener" in second.status().message
+        await asyncio.sleep(0.3)
+        assert not first._runner.done() and not second._runner.done()  # still trying
+    finally:
+        await first.stop()
+        await second.stop()
+        await hostile.stop(None)
+        await empty.stop(None)
