@@ -222,6 +222,7 @@ class PostService:
         self._job: _Job | None = None
         self._runner: asyncio.Task[None] | None = None
         self._talked = False  # the node asked something on the current stream
+        self._progress: ProvingProgress | None = None  # set by the proving thread
 
     # ------------------------------------------------------------ lifecycle
 
@@ -243,7 +244,8 @@ class PostService:
         await self._runner
 
     def status(self) -> ServiceStatus:
-        return self._status
+        progress = self._progress if self._status.state == "Proving" else None
+        return replace(self._status, progress=progress) if progress is not None else self._status
 
     @property
     def connected(self) -> bool:
@@ -410,11 +412,10 @@ class PostService:
         self._update(message=reason)
 
     async def _prove(self, challenge: bytes, info: PostInfo) -> tuple[PostV1, PostInfo]:
-        def progress(p: object) -> None:  # called from the proving thread: assignment only
-            self._status = replace(
-                self._status,
-                progress=ProvingProgress(p.nonce_start, p.nonce_end, p.stage, p.position, p.total),
-            )  # type: ignore[attr-defined]
+        def progress(p: object) -> None:  # called from the proving thread: one assignment, no locks
+            self._progress = ProvingProgress(p.nonce_start, p.nonce_end, p.stage, p.position, p.total)  # type: ignore[attr-defined]
+
+        self._progress = None
 
         prove = self.provider.prove
         if "progress" in inspect.signature(prove).parameters:

@@ -76,7 +76,11 @@ class Gated:
             raise PostUnavailable("the drive with this identity's data is not plugged in")
         return await self.inner.info(node_id)
 
-    async def prove(self, node_id, challenge):
+    async def prove(self, node_id, challenge, progress=None):
+        if progress is not None:  # what the prover reports from its thread: pass 0, scanning
+            from appliance.post.prover import ProveProgress
+
+            await asyncio.to_thread(progress, ProveProgress(0, 0, 16, "scan", 100, 512))
         await self.gate.wait()
         self.proofs += 1
         if self.unplugged:
@@ -341,7 +345,8 @@ async def test_operator_status_endpoint(dataset):
         assert await asyncio.to_thread(fetch) == "Idle"
         service._info = await gated.info(dataset[0])
         await service.handle(pb.NodeRequest(gen_proof=pb.GenProofRequest(challenge=b"\x05" * 32)))
-        proving = {"Proving": {"nonces": {"start": 0, "end": 0}, "position": 0}}
+        await _until(lambda: service.status().progress is not None)
+        proving = {"Proving": {"nonces": {"start": 0, "end": 16}, "position": 100 * 16}}  # bytes checked
         assert await asyncio.to_thread(fetch) == proving
         gated.gate.set()
         await _until(lambda: service.status().state == "DoneProving", 120)
