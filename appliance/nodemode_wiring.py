@@ -8,12 +8,14 @@ Kept out of ``wiring.py`` so the shared composition root only gains the lines th
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.node.identity import IdentityStore
+from appliance.node.identity import Identity, IdentityStore
 from appliance.node.nodemode import NetworkPreset, NodeModeError, NodeModeStore
 from appliance.node.nodemode_service import NodeModeService
 from appliance.node.remote import NodeModeSupervisor
@@ -98,6 +100,9 @@ async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> 
     def apply_commitment(atx: str) -> None:
         post.commitment_atx_id = atx  # the jobs read it when they plan a new dataset
 
+    async def adopt_identity(drive_id: str, identity: Identity) -> None:
+        await adopt_for_dataset(jobs, identities, drive_id, identity)
+
     supervisor = NodeModeSupervisor(extras.bus, store, provider_for, datasets)
     service = NodeModeService(
         extras.bus,
@@ -107,8 +112,45 @@ async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> 
         datasets,
         apply_commitment=apply_commitment,
         default_commitment=post.commitment_atx_id,
+        adopt_identity=adopt_identity,
     )
     await supervisor.start()
     mode = NodeMode(store, supervisor, service, fake_node)
     extras.started.append(mode)
     return mode
+
+
+async def adopt_for_dataset(jobs: Any, identities: IdentityStore, drive_id: str, identity: Identity) -> None:
+    """Makes the dataset on ``drive_id`` for ``identity`` (a key from the person's node): the drive's
+    own identity key is kept beside it (``<name>.replaced-<id>.key``, nothing is lost), the key is
+    stored under the drive's identity name, and the dataset is planned again at the same size —
+    which the jobs allow only for this box's own unfinished data (its labels are discarded);
+    complete or imported data is refused before anything is written."""
+    from appliance.errors import ServiceError
+    from appliance.jobs.manager import NotReadyError, PlanLockedError
+
+    volume = jobs.volume(drive_id)
+    snap = next((j for j in jobs.snapshot() if j.drive_id == drive_id), None)
+    if volume is None or snap is None:
+        raise ServiceError(f"drive {drive_id} has no dataset", "not_found")
+    if snap.state.value in ("ready", "proving", "checking"):
+        raise ServiceError(
+            f"the dataset on drive {drive_id} is complete for identity {volume.node_id.hex()}; its data "
+            "cannot change identity (format the drive to start over for another one)", "conflict",
+        )  # fmt: skip
+    old = await asyncio.to_thread(identities.load, volume.identity)
+    keep = dataclasses.replace(old, name=f"{volume.identity}.replaced-{old.node_id.hex()[:8]}")
+    await asyncio.to_thread(identities.save, keep, True)
+    await asyncio.to_thread(identities.save, dataclasses.replace(identity, name=volume.identity), True)
+    await jobs.volume_ready(dataclasses.replace(volume, node_id=identity.node_id))
+    try:
+        await jobs.allocate(drive_id, snap.max_bytes)
+    except (PlanLockedError, NotReadyError) as exc:  # put everything back as it was
+        await asyncio.to_thread(identities.save, old, True)
+        await jobs.volume_ready(volume)
+        raise ServiceError(str(exc), "conflict") from exc
+    log.info(
+        "drive %s: its dataset is now made for identity %s (key from the node)",
+        drive_id,
+        identity.node_id.hex(),
+    )

@@ -104,6 +104,7 @@ export function identitiesView(view) {
 export function handoff(view) {
   const warning = h("p", { class: "warning", role: "note" }, view.warning);
   const how = h("p", {}, "Put each key file into your node's data folder under identities/ (for example ~/spacemesh/node-data/identities/), remove local.key there if it exists, and restart the node. Each drive is one identity with its own registration.");
+  const adoptHow = h("p", { class: "muted small" }, "Already have an identity on your node? Give its key to a drive whose data is not finished yet: the drive then makes its data for that identity (what it had written is started again).");
   const items = view.identities.map((i) => {
     const err = errorBox();
     const note = h("p", { class: "note", role: "status" });
@@ -112,13 +113,15 @@ export function handoff(view) {
     adopt.addEventListener("click", () => attempt(err, adopt, async () => {
       if (!upload.files.length) throw new Error("Choose the key file first.");
       const res = await request("PUT", `/nodemode/identities/${i.node_id}/key`, { key: (await upload.files[0].text()).trim() });
-      note.textContent = res.stored ? "Key stored for this dataset." : "The box already holds this key.";
+      note.textContent = res.replaced
+        ? `The drive now makes its data for identity ${res.node_id.slice(0, 12)}… (its own key is kept on the box).`
+        : res.stored ? "Key stored for this dataset." : "The box already holds this key.";
     }));
     return h("section", { class: "card", "data-node-id": i.node_id }, h("h3", {}, i.name),
       h("p", {}, h("a", { href: `/api/v1/nodemode/identities/${i.node_id}/key`, download: i.key_file, class: "button" },
         `Download ${i.key_file}`)), wu, adopt, err, note);
   });
-  return [warning, how, ...(items.length ? items : [h("p", { class: "muted" }, "No drive holds a dataset yet; choose drives first.")])];
+  return [warning, how, adoptHow, ...(items.length ? items : [h("p", { class: "muted" }, "No drive holds a dataset yet; choose drives first.")])];
 }
 
 const SMH = 1e9; // smidge per SMH

@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from appliance.errors import ServiceError
 from appliance.events import EventBus
-from appliance.node.identity import IdentityError, IdentityStore, parse_key_text
+from appliance.node.identity import Identity, IdentityError, IdentityStore, parse_key_text
 from appliance.node.nodemode import NodeModeError, NodeModeStore, preset_views
 from appliance.node.remote import Datasets, NodeModeSupervisor
 
@@ -56,6 +56,7 @@ class NodeModeService:
         datasets: Datasets,
         apply_commitment: Callable[[str], None] | None = None,
         default_commitment: str = "",
+        adopt_identity: Callable[[str, Identity], Awaitable[None]] | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
@@ -64,6 +65,8 @@ class NodeModeService:
         self.datasets = datasets
         self.apply_commitment = apply_commitment  # new datasets commit to this ATX (the jobs' settings)
         self.default_commitment = default_commitment
+        # re-plans an unfinished dataset for another identity (the jobs' part, from the wiring)
+        self.adopt_identity = adopt_identity
         self._earnings: tuple[object, float, dict[str, Any]] | None = None
         self._apply_commitment()
 
@@ -148,25 +151,35 @@ class NodeModeService:
         return self._key_name(name, node_id.hex()), (identity.key_file_text() + "\n").encode()
 
     async def adopt_key(self, node_id_hex: str, text: str) -> dict[str, Any]:
-        """Takes an identity's key from the node for a dataset on the box; a key of another identity
-        is refused and nothing is written."""
+        """Takes an identity's key from the node for a dataset on the box. The dataset's own key is
+        simply confirmed; another identity's key makes the dataset for that identity — only while
+        the data is this box's unfinished work, and never for an identity another drive already
+        holds. Anything else is refused and nothing is written."""
         node_id = _node_id(node_id_hex)
-        name, _ = self._dataset(node_id)
+        name, drive = self._dataset(node_id)
         try:
             identity = parse_key_text(text, name, "uploaded key")
         except IdentityError as exc:
             raise ServiceError(str(exc), "invalid") from exc
-        if identity.node_id != node_id:
+        if identity.node_id == node_id:
+            existing = await asyncio.to_thread(self.identities.find, node_id)
+            if existing is None:
+                await asyncio.to_thread(self.identities.save, identity, True)
+            return {"node_id": node_id.hex(), "name": name, "stored": existing is None, "replaced": False}
+        for other, other_name, _ in self.datasets():
+            if other == identity.node_id:
+                raise ServiceError(
+                    f"identity {other.hex()} is already the identity of {other_name}: {ONE_PLACE}", "conflict"
+                )
+        if self.adopt_identity is None:
             raise ServiceError(
                 f"this key belongs to identity {identity.node_id.hex()}, but the dataset on the drive "
-                f"was made "
-                f"for {node_id.hex()}; nothing was changed",
+                f"was made for {node_id.hex()}; nothing was changed",
                 "invalid",
             )
-        existing = await asyncio.to_thread(self.identities.find, node_id)
-        if existing is None:
-            await asyncio.to_thread(self.identities.save, identity, True)
-        return {"node_id": node_id.hex(), "name": name, "stored": existing is None}
+        await self.adopt_identity(drive, identity)
+        self.supervisor.poke()
+        return {"node_id": identity.node_id.hex(), "name": name, "stored": True, "replaced": True}
 
     # ------------------------------------------------------------ what the identities earned
 

@@ -216,7 +216,7 @@ SCHEMAS.update({
     "NodeModeTls": _obj({k: {"type": "string", "minLength": 1, "maxLength": 65536}
                          for k in ("ca_cert", "cert", "key")}),
     "NodeKeyUpload": _obj({"key": {"type": "string", "minLength": 1, "maxLength": 512}}),
-    "KeyAdopted": _obj({"node_id": _STR, "name": _STR, "stored": _BOOL}),
+    "KeyAdopted": _obj({"node_id": _STR, "name": _STR, "stored": _BOOL, "replaced": _BOOL}),
     "NodeEarnings": _obj({"available": _BOOL, "where": _STR, "node": {"oneOf": [_obj({
         "sync": _STR, "current_layer": _INT, "applied_layer": _INT, "connected_peers": _INT,
         "layers_per_epoch": _INT, "identities": _list(_obj({
@@ -358,8 +358,9 @@ PATHS.update({
         "get": {**_op("The identity's go-spacemesh key file, for the node's data/identities/", None,
                       binary="application/octet-stream", errors=(400, 404, 503, 504)),
                 "parameters": _NODE_ID},
-        "put": {**_op("Give the box an identity's key from the node (it must match the dataset)",
-                      "KeyAdopted", "NodeKeyUpload", errors=(404, 503, 504)), "parameters": _NODE_ID},
+        "put": {**_op("Give the box an identity's key from the node (its own, or a new one for unfinished "
+                      "data)", "KeyAdopted", "NodeKeyUpload", errors=(404, 409, 503, 504)),
+                "parameters": _NODE_ID},
     },
 })
 

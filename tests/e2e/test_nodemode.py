@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.node.identity import parse_key_text
+from appliance.node.identity import generate, parse_key_text
 from tests.e2e.conftest import INIT_LIMIT, PASSWORD, DevDaemon, HttpError, small_plan, wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -32,6 +32,14 @@ def test_node_mode_journey(dev_daemon: DevDaemon) -> None:
     assert daemon.api("POST", "/api/v1/onboarding/complete")["onboarded"] is True  # no reward address
 
     small_plan(daemon)
+    listed = wait_for(lambda: (lambda ids: ids if len(ids) == 2 else [])(
+        daemon.api("GET", "/api/v1/nodemode")["identities"]), 60, "both datasets listed", daemon)
+    target = listed[0]  # its data is still being made: it may become an identity the node already has
+    mine = generate("from-the-node")
+    adopted = daemon.api("PUT", f"/api/v1/nodemode/identities/{target['node_id']}/key",
+                         {"key": mine.key_file_text()})
+    assert adopted == {"node_id": mine.node_id.hex(), "name": target["name"], "stored": True,
+                       "replaced": True}
 
     def served() -> list[dict]:
         idents = daemon.api("GET", "/api/v1/nodemode")["identities"]
@@ -41,6 +49,8 @@ def test_node_mode_journey(dev_daemon: DevDaemon) -> None:
                       daemon)
     assert all(i["connected"] and i["last_proof_challenge"] == "00" * 32 for i in idents), idents
     assert len({i["node_id"] for i in idents}) == 2  # one identity, one registration per drive
+    assert mine.node_id.hex() in {i["node_id"] for i in idents}  # the adopted identity proved
+    assert target["node_id"] not in {i["node_id"] for i in idents}
     assert "fake node: initial post of" in daemon.text()  # the node validated them with the real verifier
     node = daemon.api("GET", "/api/v1/node")
     assert "node mode" in node["status"] and node["identities"] == [], node  # the light node is off
@@ -49,11 +59,15 @@ def test_node_mode_journey(dev_daemon: DevDaemon) -> None:
     key = daemon.raw("GET", f"/api/v1/nodemode/identities/{first['node_id']}/key")
     assert parse_key_text(key, "x").node_id.hex() == first["node_id"] and first["key_file"].endswith(".key")
     other = daemon.raw("GET", f"/api/v1/nodemode/identities/{second['node_id']}/key").decode()
-    with pytest.raises(HttpError) as wrong:
+    with pytest.raises(HttpError) as twice:  # one identity on two drives: refused, nothing written
         daemon.api("PUT", f"/api/v1/nodemode/identities/{first['node_id']}/key", {"key": other})
-    assert wrong.value.status == 400 and "belongs to identity" in wrong.value.body["reason"]
+    assert twice.value.status == 409 and "already the identity of" in twice.value.body["reason"]
+    late = generate("too-late").key_file_text()
+    with pytest.raises(HttpError) as complete:  # complete data never changes identity
+        daemon.api("PUT", f"/api/v1/nodemode/identities/{first['node_id']}/key", {"key": late})
+    assert complete.value.status == 409 and "format the drive" in complete.value.body["reason"]
     same = daemon.api("PUT", f"/api/v1/nodemode/identities/{first['node_id']}/key", {"key": key.decode()})
-    assert same == {"node_id": first["node_id"], "name": first["name"], "stored": False}
+    assert same == {"node_id": first["node_id"], "name": first["name"], "stored": False, "replaced": False}
 
     with pytest.raises(HttpError) as no_api:
         daemon.api("POST", "/api/v1/nodemode/commitment")

@@ -164,9 +164,24 @@ async def test_key_handoff_and_commitment(tmp_path, datasets):
     name, data = await service.key_file(found[0][0].hex())
     assert name == "drive-a.key" and data.decode().strip() == identities.load("drive-a").key_file_text()
     other = identities.load("drive-b").key_file_text()
+    with pytest.raises(ServiceError, match="already the identity of drive-b") as twice:
+        await service.adopt_key(found[0][0].hex(), other)  # one identity, two drives: never
+    assert twice.value.kind == "conflict"
+    from appliance.node.identity import generate
+
+    stranger = generate("x")
     with pytest.raises(ServiceError, match="belongs to identity") as wrong:
-        await service.adopt_key(found[0][0].hex(), other)
+        await service.adopt_key(found[0][0].hex(), stranger.key_file_text())
     assert wrong.value.kind == "invalid"
+    adopted = []
+
+    async def adopt(drive_id, identity):
+        adopted.append((drive_id, identity.node_id))
+
+    service.adopt_identity = adopt  # the jobs' part, as the wiring gives it (tested end to end)
+    answer = await service.adopt_key(found[0][0].hex(), stranger.key_file_text())
+    assert answer == {"node_id": stranger.node_id.hex(), "name": "drive-a", "stored": True, "replaced": True}
+    assert adopted == [("uuid-drive-a", stranger.node_id)]
     with pytest.raises(ServiceError, match=r"not hexadecimal|expected 128 hex"):
         await service.adopt_key(found[0][0].hex(), "zz" * 64)
     with pytest.raises(ServiceError, match="no drive on this box"):
@@ -174,7 +189,7 @@ async def test_key_handoff_and_commitment(tmp_path, datasets):
     with pytest.raises(ServiceError, match="not an identity"):
         await service.key_file("../../etc/passwd")
     same = await service.adopt_key(found[0][0].hex(), identities.load("drive-a").key_file_text())
-    assert same["stored"] is False
+    assert same["stored"] is False and same["replaced"] is False
 
     with pytest.raises(ServiceError, match="public API address"):
         await service.commitment_from_node()

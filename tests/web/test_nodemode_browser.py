@@ -80,7 +80,7 @@ async def test_node_mode_onboarding_dashboard_and_handoff(page: Any, api: Api, w
         section = page.locator(f"section[data-node-id='{drive_a.node_id.hex()}']").last
         await section.get_by_label("Key from your node for drive-a").set_input_files(str(foreign))
         await section.get_by_role("button", name="Use this key").click()
-        await expect(section.get_by_role("alert")).to_contain_text("belongs to identity")
+        await expect(section.get_by_role("alert")).to_contain_text("already the identity of drive-b")
         await section.get_by_label("Key from your node for drive-a").set_input_files(str(saved))
         await section.get_by_role("button", name="Use this key").click()
         await expect(section.get_by_role("status")).to_have_text("The box already holds this key.")
