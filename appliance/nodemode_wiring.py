@@ -76,7 +76,9 @@ async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> 
     if extras.network.devnet is not None:
         fake_node, presets["devnet"] = await _dev_node(extras)
     try:
-        store = NodeModeStore(extras.layout.root / NODEMODE_DIR, presets)
+        store = NodeModeStore(
+            extras.layout.root / NODEMODE_DIR, presets, default_preset=next(iter(presets), "mainnet")
+        )
     except NodeModeError as exc:  # a damaged file: start from defaults, say so, keep the file
         log.error("%s; node mode starts from its defaults", exc)
         damaged = extras.layout.root / NODEMODE_DIR / "config.json"

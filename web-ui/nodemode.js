@@ -50,8 +50,10 @@ export function nodeForm(view, onSaved, submitLabel = "Save") {
   const [wc, ca] = field("Node's CA certificate (PEM)", { type: "file", accept: ".pem,.crt" });
   const [wk, cert] = field("This box's certificate (PEM)", { type: "file", accept: ".pem,.crt" });
   const [wy, key] = field("This box's private key (PEM)", { type: "file", accept: ".pem,.key" });
+  const [wd, domain] = field("Name on the node's certificate (optional)", { value: view.tls_domain, autocomplete: "off",
+    spellcheck: "false", autocapitalize: "none" }, "Only when it differs from the address's host.");
   const tls = h("details", {}, h("summary", {}, view.tls ? "TLS: files stored (replace them)" : "TLS (only if your node's post listener uses mTLS)"),
-    h("p", { class: "muted small" }, "The files are uploaded once and kept on the box, readable only by it."), wc, wk, wy);
+    h("p", { class: "muted small" }, "The files are uploaded once and kept on the box, readable only by it."), wc, wk, wy, wd);
   const submit = h("button", { type: "submit" }, submitLabel);
   const form = h("form", { class: "card", id: "node-form" }, h("h3", {}, "Your node"),
     h("label", { for: "nm-preset" }, "Network"), preset, wa, wp, tls, err, note, submit);
@@ -65,7 +67,7 @@ export function nodeForm(view, onSaved, submitLabel = "Save") {
         await request("PUT", "/nodemode/tls", { ca_cert: files[0], cert: files[1], key: files[2] });
       }
       const saved = await patch("/nodemode", { preset: preset.value, node_address: address.value.trim(),
-        public_api: publicApi.value.trim() });
+        public_api: publicApi.value.trim(), tls_domain: domain.value.trim() });
       note.textContent = "Saved.";
       onSaved(saved);
     });

@@ -173,11 +173,18 @@ def check_public_api(value: Any) -> str:
 class NodeModeStore:
     """The node-mode settings in memory (cheap reads) and on disk (atomic writes)."""
 
-    def __init__(self, directory: str | Path, presets: dict[str, NetworkPreset] | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | Path,
+        presets: dict[str, NetworkPreset] | None = None,
+        default_preset: str = "mainnet",
+    ) -> None:
         self.dir = Path(directory)
         self.presets = {"mainnet": MAINNET, **(presets or {})}
         self._lock = asyncio.Lock()
         self.current = self._load()
+        if not (self.dir / CONFIG_FILE).exists() and default_preset in self.presets:
+            self.current = replace(self.current, preset=default_preset)  # --dev: the devnet's node
 
     def _load(self) -> NodeModeConfig:
         try:
