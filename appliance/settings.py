@@ -110,8 +110,9 @@ class SettingsStore:
         checked = self.validate(change)
         return await self._commit(**checked)
 
-    async def mark_onboarded(self) -> Settings:
-        if not self.current.reward_address:
+    async def mark_onboarded(self, reward_needed: bool = True) -> Settings:
+        """``reward_needed`` is False in node mode: the person's node holds the coinbase."""
+        if reward_needed and not self.current.reward_address:
             raise SettingsError("Reward address: set one before finishing set-up")
         return await self._commit(onboarded=True)
 

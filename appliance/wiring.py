@@ -278,6 +278,7 @@ class Extras:
     discovery: object | None = None
     settings: object | None = None
     ota: object | None = None
+    nodemode: object | None = None  # appliance.nodemode_wiring.NodeMode
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self, drives: object, jobs: object, web: bool) -> None:
@@ -304,10 +305,14 @@ class Extras:
         provider = JobsPostProvider(jobs, self.network.proof_config,  # type: ignore[arg-type]
                                     nonces=288, threads=self.config.post.threads,
                                     fast_mode=False if self.dev else None)
+        from appliance.nodemode_wiring import start_node_mode
+
+        self.nodemode = await start_node_mode(self, jobs, store)
         self.supervisor = NodeSupervisor(
             self.bus, self.network.node_state_dir, provider, self.network.node_config, self.network.hrp,
             lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
             default_coinbase=self.network.default_coinbase, tasks=self.tasks,
+            paused=self.nodemode.light_node_paused,
         )
         await self.supervisor.start()
         self.started.append(self.supervisor)
@@ -370,6 +375,7 @@ class Extras:
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,
             health=self.health,
+            nodemode=self.nodemode.service if self.nodemode else None,  # type: ignore[attr-defined]
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
         if self.config.helpers.host:

@@ -17,7 +17,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "systemd": ("system",),
     "zeroconf": ("discovery",),
     "appliance.post._native": ("post",),
-    "grpc": ("node",),
+    "grpc": ("node", "devnet"),  # the devnet plays a go-spacemesh node (devnet/fakenode.py)
     "celery": ("peers",),
     "kombu": ("peers",),
     "redis": ("peers",),

@@ -5,6 +5,7 @@ import { connectLive, disconnectLive, showDashboard } from "./dashboard.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { showOnboarding } from "./onboarding.js";
 import { showPeersCard } from "./peers.js";
+import { nodeModeCard } from "./nodemode.js";
 import { showSettings } from "./settings.js";
 
 const root = document.getElementById("main");
@@ -36,6 +37,7 @@ async function route() {
   }
   handlers.current = page === "settings" ? await showSettings(root) : showDashboard(root);
   if (page === "dashboard") showPeersCard(root);
+  if (page === "dashboard") root.prepend(nodeModeCard()); // shown only in node mode
   root.focus();
 }
 

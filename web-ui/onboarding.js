@@ -1,13 +1,18 @@
-// Onboarding, shown only until it is done: password → reward address → drives → space → identity
-// backup → finish. Each step is one request; the server validates, this shows its answer.
+// Onboarding, shown only until it is done: password → how the box earns → reward address (or, with
+// the person's own node, the node) → drives → space → identity backup (or the key hand-off to the
+// node) → finish. Each step is one request; the server validates, this shows its answer.
 import { attempt, get, patch, post, request } from "./api.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { chooseCard, spaceCard, usable } from "./drives.js";
+import { earnChoice, handoff, nodeForm, nodeMode } from "./nodemode.js";
 
-const STEPS = ["Password", "Reward address", "Drives", "Space", "Identity backup"];
+const LIGHT_STEPS = ["Password", "How the box earns", "Reward address", "Drives", "Space", "Identity backup"];
+const NODE_STEPS = ["Password", "How the box earns", "Your node", "Drives", "Space", "Identity hand-off"];
 
 export async function showOnboarding(root, { passwordSet, done: finished }) {
   let step = passwordSet ? 1 : 0;
+  let earn = passwordSet ? await nodeMode() : null; // null: this box has only the light node
+  let STEPS = earn && earn.mode === "node" ? NODE_STEPS : LIGHT_STEPS;
 
   function frame(title, intro, ...body) {
     document.title = `Set up · ${title} · Smeshbox`;
@@ -24,10 +29,36 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
 
   async function render() {
     if (step === 0) return passwordStep();
-    if (step === 1) return addressStep();
-    if (step === 2) return drivesStep();
-    if (step === 3) return spaceStep();
-    return identityStep();
+    if (step === 1) return earnStep();
+    const node = earn && earn.mode === "node";
+    if (step === 2) return node ? nodeStep() : addressStep();
+    if (step === 3) return drivesStep();
+    if (step === 4) return spaceStep();
+    return node ? handoffStep() : identityStep();
+  }
+
+  async function earnStep() {
+    earn = earn || await nodeMode();
+    if (!earn) { step = 2; return render(); } // no node mode on this box: straight to the address
+    const chosen = (view) => { earn = view; STEPS = view.mode === "node" ? NODE_STEPS : LIGHT_STEPS; go(2); };
+    frame("How should the box earn?", "Choose how the box takes part in Spacemesh. Settings can switch later.",
+      earnChoice(earn, chosen), nav(null));
+  }
+
+  function nodeStep() {
+    frame("Connect to your node", "The box becomes the PoST service of your go-spacemesh node: your node asks, the box proves.",
+      nodeForm(earn, (view) => { earn = view; go(3); }, "Save and continue"), nav(null));
+  }
+
+  async function handoffStep() {
+    const err = errorBox();
+    earn = await nodeMode();
+    const finish = () => attempt(err, document.getElementById("next"), async () => {
+      await post("/onboarding/complete");
+      finished();
+    });
+    frame("Give your node the identities", "Your node signs for each drive's identity, so it needs each key file. Download them now (you can also do it later in Settings).",
+      ...handoff(earn), err, nav(finish, "Finish set-up"));
   }
 
   function passwordStep() {
@@ -40,7 +71,11 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       if (pw.value !== again.value) { err.textContent = "The two passwords differ."; return; }
-      attempt(err, submit, async () => { await post("/onboarding/password", { password: pw.value }); go(1); });
+      attempt(err, submit, async () => {
+        await post("/onboarding/password", { password: pw.value });
+        earn = await nodeMode();
+        go(1);
+      });
     });
     frame("Set an admin password", "Only someone with this password can change the box.", form);
   }
@@ -55,7 +90,7 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
     const form = h("form", {}, w, err, submit);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      attempt(err, submit, async () => { await patch("/settings", { reward_address: input.value.trim() }); go(2); });
+      attempt(err, submit, async () => { await patch("/settings", { reward_address: input.value.trim() }); go(3); });
     });
     frame("Where should rewards go?", "Paste your wallet's address.", form);
   }
@@ -64,7 +99,7 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
     const { drives } = await get("/drives");
     const list = drives.length ? drives.map((d) => chooseCard(d, drivesStep))
       : [h("p", { class: "error" }, "No drive found. Plug a USB drive into the box.")];
-    const next = drives.some(usable) ? () => go(3) : null;
+    const next = drives.some(usable) ? () => go(4) : null;
     frame("Choose drives", "Drives already holding this box's data are used as they are; a new drive must be formatted first.",
       ...list, next ? null : h("p", { class: "muted" }, "Format a drive to continue."), nav(next));
   }
@@ -72,7 +107,7 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
   async function spaceStep() {
     const { drives } = await get("/drives");
     const cards = drives.filter(usable).map((d) => spaceCard(d, spaceStep));
-    const next = drives.some((d) => d.allocated_bytes > 0) ? () => go(4) : null;
+    const next = drives.some((d) => d.allocated_bytes > 0) ? () => go(5) : null;
     frame("How much space?", "More space earns more, but takes longer to prepare. The time is measured on this box.",
       ...cards, next ? null : h("p", { class: "muted" }, "Choose space on at least one drive to continue."), nav(next));
   }

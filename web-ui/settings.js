@@ -3,6 +3,7 @@ import { attempt, get, patch, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, field, h, kv, replace } from "./dom.js";
 import { bytes, pct } from "./format.js";
+import { nodeModeSettings } from "./nodemode.js";
 
 function form(title, fields, submitLabel, action, extra = null) {
   const err = errorBox();
@@ -91,5 +92,7 @@ export async function showSettings(root) {
     h("li", {}, h("a", { href: `/api/v1/logs/${encodeURIComponent(n)}`, download: n }, `Download ${n}`)))
     : [h("li", { class: "muted" }, "No logs yet.")]));
   replace(update, ...updateCard(await get("/update"), update));
+  const earn = await nodeModeSettings();
+  if (earn) root.querySelector("h2").after(earn);
   return { update: (u) => replace(update, ...updateCard(u, update)) };
 }

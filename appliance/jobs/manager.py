@@ -159,6 +159,11 @@ class JobManager:
         done = job.snap.state in (JobState.READY, JobState.PROVING)
         return sorted(job.paused_by.values() if done else {**self._global, **job.paused_by}.values())
 
+    def volume(self, drive_id: str) -> Volume | None:
+        """The volume a dataset job runs on (None for a drive without a job)."""
+        job = self._jobs.get(drive_id)
+        return job.volume if job else None
+
     def ready_volumes(self) -> list[Volume]:
         return [j.volume for j in self._jobs.values()
                 if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by]

@@ -40,10 +40,11 @@ class JobsPostProvider:
         volume = self._volume(node_id)
         return await self._direct(volume).info(node_id)
 
-    async def prove(self, node_id: bytes, challenge: bytes) -> PostV1:
+    async def prove(self, node_id: bytes, challenge: bytes, progress: object | None = None) -> PostV1:
+        """``progress`` (``appliance.post.prover.ProgressFn``) is called from the proving thread."""
         volume = self._volume(node_id)
         try:
             async with self.jobs.proving(volume.drive_id) as held:
-                return await self._direct(held).prove(node_id, challenge)
+                return await self._direct(held).prove(node_id, challenge, progress)
         except NotReadyError as exc:
             raise PostUnavailable(str(exc)) from exc

@@ -45,8 +45,10 @@ class DirectPostProvider:
         threads: int = 1,
         scrypt_n: int | None = None,
         fast_mode: bool | None = None,
+        pow_source: object | None = None,
     ) -> None:
         self.datadirs = dict(datadirs)
+        self.pow_source = pow_source  # appliance.post.prover.PowSource (a remote k2pow-service) or None
         self.fast_mode = fast_mode  # RandomX fast mode (2 GiB); None lets appliance.post decide
         self.proof_config = proof_config
         self.nonces = nonces
@@ -75,7 +77,8 @@ class DirectPostProvider:
             meta.node_id, meta.commitment_atx_id, meta.num_units, meta.labels_per_unit, meta.nonce
         )
 
-    async def prove(self, node_id: bytes, challenge: bytes) -> PostV1:
+    async def prove(self, node_id: bytes, challenge: bytes, progress: object | None = None) -> PostV1:
+        """``progress`` (an ``appliance.post.prover.ProgressFn``) is called from the proving thread."""
         from appliance.post.prover import generate_proof
 
         datadir = self._dir(node_id)
@@ -85,6 +88,7 @@ class DirectPostProvider:
                 asyncio.to_thread(
                     generate_proof, datadir, challenge, self.proof_config, self.nonces, self.threads,
                     scrypt_n=self.scrypt_n, cancel=cancel, fast_mode=self.fast_mode,
+                    progress=progress, pow_source=self.pow_source,
                 )
             )  # fmt: skip
             try:

@@ -15,7 +15,6 @@ Its own state (why the node is not running) is part of ``snapshot()`` so the pag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,9 +29,12 @@ from appliance.node.config import NodeConfig
 from appliance.node.identity import Identity
 from appliance.node.manager import NodeManager, NodeStatus
 from appliance.node.post_provider import PostProvider
+from appliance.node.reconcile import reconcile_forever
 from appliance.supervision import Supervisor
 
 log = logging.getLogger(__name__)
+#: events after which the supervisor looks again
+WAKE_TOPICS = frozenset(("jobs", "drives", "settings", "nodemode-settings"))
 
 #: builds the node config for a coinbase, or None while the box has no network configured
 NetworkSource = Callable[[bytes], NodeConfig | None]
@@ -58,6 +60,7 @@ class NodeSupervisor:
         time_source: TimeSource | None = None,
         default_coinbase: bytes | None = None,
         tasks: Supervisor | None = None,
+        paused: Callable[[], str | None] | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -69,6 +72,8 @@ class NodeSupervisor:
         self.time_source = time_source
         # --dev only: smesh "out of the box" to the devnet's address until the person sets theirs
         self.default_coinbase = default_coinbase
+        # why the light node must not run now (node mode: the person's node smeshes these identities)
+        self.paused = paused
         self._manager: NodeManager | None = None
         self._config: NodeConfig | None = None
         self._reason = "starting"
@@ -96,26 +101,10 @@ class NodeSupervisor:
         self._wake.set()
 
     async def _run(self) -> None:
-        async with self.bus.subscribe() as events:
-            forward = asyncio.create_task(self._forward(events), name="node-supervisor-events")
-            try:
-                while True:
-                    try:
-                        await self._reconcile()
-                    except Exception as exc:  # keep supervising; the reason is shown to the person
-                        log.exception("node supervisor")
-                        self._set_reason(f"node error: {exc}")
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 30.0)
-            finally:
-                await cancel_and_wait(forward)
-
-    async def _forward(self, events: asyncio.Queue) -> None:
-        while True:
-            event = await events.get()
-            if event.topic in ("jobs", "drives", "settings"):
-                self._wake.set()
+        await reconcile_forever(
+            self.bus, WAKE_TOPICS, self._wake, self._reconcile,
+            lambda exc: self._set_reason(f"node error: {exc}"), "node-supervisor",
+        )  # fmt: skip
 
     def _set_reason(self, reason: str) -> None:
         if reason != self._reason:
@@ -141,6 +130,11 @@ class NodeSupervisor:
         return config
 
     async def _reconcile(self) -> None:
+        why = self.paused() if self.paused is not None else None
+        if why:  # never smesh an identity the person's node smeshes too
+            await self._stop_manager()
+            self._set_reason(why)
+            return
         config = self._wanted_config()
         if config is None:
             await self._stop_manager()

@@ -1,4 +1,8 @@
-"""``python -m appliance post <init|prove|verify|labels|check|bench|merge>``.
+"""``python -m appliance post <init|prove|verify|labels|check|bench|merge|serve>``.
+
+``serve`` is post-rs's ``service`` binary (flags and defaults of spacemeshos/post-rs @
+a2d155a2a1c13c59559737634262b67686e503b1 ``service/src/main.rs``): the box as the post-service of a
+go-spacemesh node. It is run by ``appliance.node.serve_cli`` (the node domain speaks gRPC).
 
 JSON goes to stdout (``labels`` prints one hex label per line), human text to stderr; exit 0 on
 success, non-zero with a one-line reason otherwise (usage errors included).
@@ -140,6 +144,54 @@ def register(parser: argparse.ArgumentParser) -> None:
     merge.add_argument("--scrypt-n", type=_scrypt_n, default=DEFAULT_SCRYPT_N)
     merge.add_argument("--samples", type=_bounded(1, 1 << 20), default=16, help="labels recomputed per file")
     merge.add_argument("--move", action="store_true", help="rename files instead of copying them")
+    _register_serve(sub.add_parser("serve", help="serve proofs to a go-spacemesh node (post-rs service)"))
+
+
+def _nonces(text: str) -> int:
+    value = _bounded(16, 256 * 16)(text)
+    if value % 16:
+        raise argparse.ArgumentTypeError("nonces must be multiple of 16")
+    return value
+
+
+def _register_serve(serve: argparse.ArgumentParser) -> None:
+    """post-rs service's flags, with its defaults (the POST configuration defaults are mainnet's)."""
+    serve.add_argument("-d", "--dir", required=True, type=Path, help="directory of POST data")
+    serve.add_argument("-a", "--address", required=True, help="the node's grpc-post-listener, http://HOST:PORT")
+    serve.add_argument("--reconnect-interval-s", type=_bounded(0, 86400), default=5,
+                       help="time to wait before reconnecting to the node (doubles while it stays away)")
+    serve.add_argument("--max-retries", type=_bounded(0), default=None,
+                       help="maximum number of retries to connect to the node (default: infinite)")
+    serve.add_argument("--watch-pid", type=_bounded(1, (1 << 31) - 1), default=None,
+                       help="watch PID and exit if it dies")
+    serve.add_argument("--operator-address", default=None, help="HOST:PORT for the operator /status endpoint")
+    config = serve.add_argument_group("POST configuration")
+    config.add_argument("--min-num-units", type=_bounded(1, (1 << 32) - 1), default=4)
+    config.add_argument("--max-num-units", type=_bounded(1, (1 << 32) - 1), default=(1 << 32) - 1)
+    config.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=26)
+    config.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
+    config.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
+    config.add_argument("-n", dest="scrypt_n", type=_scrypt_n, default=DEFAULT_SCRYPT_N, help="scrypt N")
+    config.add_argument("-r", dest="scrypt_r", type=_bounded(1, 1), default=1, help="scrypt r (only 1)")
+    config.add_argument("-p", dest="scrypt_p", type=_bounded(1, 1), default=1, help="scrypt p (only 1)")
+    settings = serve.add_argument_group("POST settings")
+    settings.add_argument("--threads", type=_bounded(0, 1024), default=1, help="0 = all threads")
+    settings.add_argument("--nonces", type=_nonces, default=128)
+    settings.add_argument("--randomx-mode", choices=("fast", "light"), default="fast")
+    tls = serve.add_argument_group("TLS configuration", "either all of --ca-cert/--cert/--key or none")
+    tls.add_argument("--ca-cert", type=Path, default=None)
+    tls.add_argument("--cert", type=Path, default=None)
+    tls.add_argument("--key", type=Path, default=None)
+    tls.add_argument("--domain", default=None, help="name to check the node's certificate against")
+    serve.add_argument("--remote-k2pow", default=None, help="base URL of a post-rs k2pow-service")
+    serve.add_argument("--remote-k2pow-parallelism", type=_bounded(1, 1024), default=5)
+    serve.add_argument("--remote-k2pow-backoff", type=_bounded(0, 3600), default=5)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from appliance.node.serve_cli import serve  # the node domain owns gRPC
+
+    return serve(args)
 
 
 def _say(text: str) -> None:
@@ -188,6 +240,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _prove(args: argparse.Namespace) -> int:
     from appliance.post.prover import ProveProgress, generate_proof
+    from appliance.post.remote_k2pow import RemoteK2pow
 
     config = ProofConfig(args.k1, args.k2, args.pow_difficulty)
     if args.nonces % native.NONCES_PER_AES:
@@ -212,7 +265,10 @@ def _prove(args: argparse.Namespace) -> int:
         args.threads,
         cancel=stop,
         progress=progress,
-        k2pow_service=args.k2pow_service,
+        # a helper's k2pow-service does the RandomX work; a helper that fails or lies is dropped
+        # and the box computes the rest itself
+        pow_source=RemoteK2pow(args.k2pow_service, max_errors=5) if args.k2pow_service else None,
+        pow_fallback=True,
     )
     _emit(proof.to_json())
     return 0
@@ -313,6 +369,7 @@ _COMMANDS = {
     "check": _check,
     "bench": _bench,
     "merge": _merge,
+    "serve": _serve,
 }
 _EXPECTED = (
     MetadataError,

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.post import k2pow, native
-from appliance.post.k2pow_remote import RemoteK2Pow, RemoteK2PowError
 from appliance.post.layout import Batch, check_files, iter_batches
 from appliance.post.metadata import read_metadata
 from appliance.post.params import (
@@ -30,6 +29,7 @@ from appliance.post.params import (
     scale_pow_difficulty,
 )
 from appliance.post.proof import Proof, ProofConfig
+from appliance.post.remote_k2pow import RemoteK2powError
 from appliance.post.verifier import VerifyError, verify_proof
 from appliance.post.writer import datadir_scrypt_n
 
@@ -61,6 +61,9 @@ class ProveProgress:
 
 
 ProgressFn = Callable[[ProveProgress], None]
+#: computes the k2pows of one pass elsewhere (post-rs's ``pow::Prover::prove_many``, e.g. a remote
+#: k2pow-service): (nonce groups, challenge, miner id, scaled difficulty, cancel) -> one pow per group
+PowSource = Callable[[Sequence[int], bytes, bytes, bytes, threading.Event], list[int]]
 
 
 @dataclass(frozen=True)
@@ -143,21 +146,44 @@ def scan_for_proof(
                 waiting.cancel()
 
 
-def _remote_pow(
-    remote: RemoteK2Pow | None, ctx: native.K2Pow, group: int, challenge: bytes, miner: bytes, target: bytes
-) -> int | None:
-    """The service's pow for ``group`` if it answers and the pow verifies here, else None."""
-    if remote is None:
+def _remote_pows(
+    source: PowSource | None,
+    ctx: native.K2Pow,
+    groups: Sequence[int],
+    challenge: bytes,
+    miner: bytes,
+    target: bytes,
+    cancel: threading.Event,
+    fallback: bool,
+) -> list[int] | None:
+    """The source's pows for ``groups``, each verified here (one hash), or None: no source, or
+    (with ``fallback``) a source that failed or lied, so the box computes them itself. Without
+    ``fallback`` a failure is the proof's failure, as post-rs's prover with a remote k2pow has it."""
+    if source is None:
         return None
     try:
-        value = remote.prove(group, challenge, miner, target)
-    except RemoteK2PowError as exc:
-        log.warning("k2pow service: %s; computing k2pow on the box", exc)
+        pows = list(source(groups, challenge, miner, target, cancel))
+    except (RemoteK2powError, OSError) as exc:
+        if not fallback:
+            raise
+        log.warning("k2pow source: %s; computing k2pow on the box", exc)
         return None
-    if not ctx.verify(value, group, challenge, miner, target):
-        log.warning("k2pow service: invalid pow %d for group %d; computing on the box", value, group)
+    if cancel.is_set():
         return None
-    return value
+    problem = None
+    if len(pows) != len(groups):
+        problem = f"the k2pow source gave {len(pows)} pows for {len(groups)} groups"
+    else:
+        checks = zip(groups, pows, strict=True)
+        bad = next((g for g, v in checks if not ctx.verify(v, g, challenge, miner, target)), None)
+        if bad is not None:
+            problem = f"the k2pow source gave an invalid pow for group {bad}"
+    if problem is None:
+        return pows
+    if not fallback:
+        raise ProofError(problem)
+    log.warning("%s; computing k2pow on the box", problem)
+    return None
 
 
 def generate_proof(
@@ -172,11 +198,13 @@ def generate_proof(
     progress: ProgressFn | None = None,
     fast_mode: bool | None = None,
     aes_impl: int = native.AES_AUTO,
-    k2pow_service: str | None = None,
+    pow_source: PowSource | None = None,
+    pow_fallback: bool = False,
 ) -> Proof:
     """Proves the data in ``datadir`` for ``challenge``; the returned proof has been verified.
-    With ``k2pow_service`` (a helper's post-rs k2pow-service URL) the RandomX work is done there;
-    each pow it returns is verified here, and a failing or lying service is dropped for local work."""
+    With ``pow_source`` (e.g. :class:`appliance.post.remote_k2pow.RemoteK2pow`, a post-rs
+    k2pow-service) the RandomX work is done elsewhere and each pow it returns is verified here; with
+    ``pow_fallback`` a source that fails or lies is dropped for local work, else the proof fails."""
     config = config or ProofConfig()
     if len(challenge) != 32:
         raise ValueError(f"challenge must be 32 bytes, got {len(challenge)}")
@@ -189,10 +217,10 @@ def generate_proof(
     difficulty = proving_difficulty(config.k1, num_labels)
     pow_target = scale_pow_difficulty(config.pow_difficulty, meta.num_units)
     cancel = cancel or threading.Event()
-    remote = RemoteK2Pow(k2pow_service, cancel) if k2pow_service else None
     # verifying a remote pow is one hash: light mode spares the box the 2 GiB fast-mode dataset
     search_mode = k2pow.fast_mode_default() if fast_mode is None else fast_mode
-    ctx = k2pow.context(False if remote else search_mode, threads)
+    ctx = k2pow.context(False if pow_source is not None else search_mode, threads)
+    search_ctx = None if pow_source is not None else ctx
     groups_per_pass = nonces // native.NONCES_PER_AES
     pass_index = 0
     while True:
@@ -213,20 +241,27 @@ def generate_proof(
             if progress is not None:
                 progress(ProveProgress(pass_index, *nonce_range, stage, position, total))
 
-        pows = []
-        for group in range(first_group, first_group + groups_per_pass):
-            value = _remote_pow(remote, ctx, group, challenge, meta.node_id, pow_target)
-            if value is None:
-                remote = None  # failed or lied once: the rest of this proof is computed here
+        groups = range(first_group, first_group + groups_per_pass)
+        pows = _remote_pows(
+            pow_source, ctx, groups, challenge, meta.node_id, pow_target, cancel, pow_fallback
+        )
+        if cancel.is_set():
+            raise ProvingCancelled("proving was cancelled")
+        if pows is not None:
+            report("k2pow", len(pows), groups_per_pass)
+        else:
+            pow_source = None  # a source that failed or lied once: the rest of this proof is local
+            if search_ctx is None:
+                search_ctx = k2pow.context(search_mode, threads)
+            pows = []
+            for group in groups:
                 try:
-                    search_ctx = k2pow.context(search_mode, threads)
-                    value = k2pow.search(
-                        search_ctx, group, challenge, meta.node_id, pow_target, cancel, threads
+                    pows.append(
+                        k2pow.search(search_ctx, group, challenge, meta.node_id, pow_target, cancel, threads)
                     )
                 except native.NativeCancelled as exc:
                     raise ProvingCancelled("proving was cancelled") from exc
-            pows.append(value)
-            report("k2pow", len(pows), groups_per_pass)
+                report("k2pow", len(pows), groups_per_pass)
         keys = PassKeys.derive(challenge, first_group, pows)
         scanned = [0]
 

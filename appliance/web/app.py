@@ -16,6 +16,7 @@ from aiohttp import web
 
 from appliance.auth import Auth
 from appliance.settings import SettingsStore
+from appliance.web import nodemode as nodemode_api
 from appliance.web import peers
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
@@ -195,6 +196,7 @@ def create_app(
     app[SSE_TASKS] = set()
     app.router.add_routes(api.routes)
     app.router.add_routes(peers.owner_routes)
+    app.router.add_routes(nodemode_api.routes)
     app.router.add_get("/api/v1/events", events)
     ui = (ui_dir or UI_DIR).resolve()
 

@@ -194,6 +194,57 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+# ---- node mode ("with my Spacemesh node": the box as the post-service of the person's node) ----
+_HEX64: Schema = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
+_PRESET: Schema = _obj(
+    {"k1": {"type": "integer", "minimum": 1}, "k2": {"type": "integer", "minimum": 2},
+     "pow_difficulty": _HEX64,
+     "scrypt_n": {"type": "integer", "minimum": 2}, "labels_per_unit": {"type": "integer", "minimum": 1},
+     "min_num_units": {"type": "integer", "minimum": 1}},
+    {"max_num_units": {"type": "integer", "minimum": 1}, "name": _STR, "default_address": _STR,
+     "default_public_api": _STR, "genesis": _NUM, "epoch_seconds": _NUM, "phase_shift": _NUM,
+     "cycle_gap": _NUM},
+)
+_PROGRESS: Schema = {"oneOf": [_obj({"nonce_start": _INT, "nonce_end": _INT, "stage": _STR, "position": _INT,
+                                     "total": _INT}), {"type": "null"}]}
+_OPT_STR: Schema = {"type": ["string", "null"]}
+SCHEMAS.update({
+    "NodeModeIdentity": _obj({
+        "node_id": _STR, "name": _STR, "drive_id": _STR, "key_file": _STR, "address": _STR,
+        "phase": {"enum": ["waiting for data", "connecting", "connected", "retrying", "stopped"]},
+        "state": {"enum": ["Idle", "Proving", "DoneProving"]}, "message": _STR, "challenge": _OPT_STR,
+        "progress": _PROGRESS, "proofs_delivered": _INT, "last_proof_at": _OPT_NUM,
+        "last_proof_challenge": _OPT_STR, "last_request_at": _OPT_NUM, "next_attempt_at": _OPT_NUM,
+        "connected": _BOOL,
+    }),
+    "NodeMode": _obj({
+        "mode": {"enum": ["light", "node"]}, "chosen": _BOOL, "node_address": _STR, "public_api": _STR,
+        "preset": _STR, "custom": {"oneOf": [_PRESET, {"type": "null"}]}, "tls_domain": _STR, "tls": _BOOL,
+        "presets": _list(_PRESET), "commitment_atx_id": _STR, "reason": _STR, "warning": _STR,
+        "next_proof_expected_at": _OPT_NUM,
+        "identities": _list(_ref("NodeModeIdentity")),
+    }),
+    "NodeModePatch": _obj({}, {
+        "mode": {"enum": ["light", "node"]}, "node_address": {"type": "string", "maxLength": 300},
+        "public_api": {"type": "string", "maxLength": 300}, "preset": {"type": "string", "maxLength": 32},
+        "custom": _PRESET, "tls_domain": {"type": "string", "maxLength": 253},
+        "commitment_atx_id": {"type": "string", "maxLength": 64},
+    }, minProperties=1),
+    "NodeModeTls": _obj({k: {"type": "string", "minLength": 1, "maxLength": 65536}
+                         for k in ("ca_cert", "cert", "key")}),
+    "NodeKeyUpload": _obj({"key": {"type": "string", "minLength": 1, "maxLength": 512}}),
+    "KeyAdopted": _obj({"node_id": _STR, "name": _STR, "stored": _BOOL, "replaced": _BOOL}),
+    "NodeEarnings": _obj({"available": _BOOL, "where": _STR, "node": {"oneOf": [_obj({
+        "sync": _STR, "current_layer": _INT, "applied_layer": _INT, "connected_peers": _INT,
+        "layers_per_epoch": _INT, "identities": _list(_obj({
+            "node_id": _STR, "total_smidge": _INT,
+            "atxs": _list(_obj({"id": _STR, "publish_epoch": _INT, "num_units": _INT, "weight": _INT})),
+            "rewards": _list(_obj({"layer": _INT, "total": _INT, "coinbase": _STR})),
+        })),
+    }), {"type": "null"}]}}),
+})
+
+
 def _op(
     summary: str,
     response: str | None,
@@ -308,6 +359,35 @@ PATHS: dict[str, Schema] = {
     },
     "/factory-reset": {"post": _op("Factory reset", "Accepted", "ResetBody", errors=(409, 504))},
 }
+_NODE_ID = [{"name": "node_id", "in": "path", "required": True, "schema": _STR}]
+PATHS.update({
+    "/nodemode": {
+        "get": _op("How the box earns; node mode's settings and each identity's post-service", "NodeMode",
+                   errors=(503,)),
+        "patch": _op("Change node mode's settings", "NodeMode", "NodeModePatch", errors=(503, 504)),
+    },
+    "/nodemode/tls": {
+        "put": _op("Store the node's CA and this box's client certificate and key (0600)", "NodeMode",
+                   "NodeModeTls", errors=(503, 504)),
+        "delete": _op("Forget the TLS files", "NodeMode", errors=(503, 504)),
+    },
+    "/nodemode/earnings": {
+        "get": _op("Each identity's ATXs and rewards, from the node's public API (v2alpha1)", "NodeEarnings",
+                   errors=(503, 504)),
+    },
+    "/nodemode/commitment": {
+        "post": _op("Commit new datasets to the node's highest ATX (ActivationService.Highest)", "NodeMode",
+                    errors=(409, 503, 504)),
+    },
+    "/nodemode/identities/{node_id}/key": {
+        "get": {**_op("The identity's go-spacemesh key file, for the node's data/identities/", None,
+                      binary="application/octet-stream", errors=(400, 404, 503, 504)),
+                "parameters": _NODE_ID},
+        "put": {**_op("Give the box an identity's key from the node (its own, or a new one for unfinished "
+                      "data)", "KeyAdopted", "NodeKeyUpload", errors=(404, 409, 503, 504)),
+                "parameters": _NODE_ID},
+    },
+})
 
 # Helpers that initialize for the box (appliance/web/peers.py owner routes).
 _HELPER = _obj(

@@ -179,7 +179,9 @@ async def onboarding_complete(request: web.Request) -> web.Response:
     if store.current.onboarded:
         raise ApiError(409, "onboarded", "onboarding is already done")
     try:
-        return ok(await store.mark_onboarded())
+        nodemode = _svc(request).nodemode
+        in_node_mode = nodemode is not None and nodemode.view()["mode"] == "node"  # type: ignore[attr-defined]
+        return ok(await store.mark_onboarded(reward_needed=not in_node_mode))
     except SettingsError as exc:
         raise ApiError(409, "incomplete", str(exc)) from exc
 

@@ -257,6 +257,7 @@ class AppServices:
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
     health: HealthService | None = None  # None: only "the API answers" is known
+    nodemode: object | None = None  # appliance.web.nodemode.NodeModeService ("with my Spacemesh node")
 
 
 SERVICES = web.AppKey("services", AppServices)

@@ -121,6 +121,12 @@ class DevDaemon:
             raise HttpError(exc.code, json.loads(raw) if raw.startswith(b"{") else raw) from None
         return json.loads(raw) if raw else None
 
+    def raw(self, method: str, path: str) -> bytes:
+        """A download (a file, not JSON), with the session."""
+        request = urllib.request.Request(self.url + path, method=method)
+        with self._cookies.open(request, timeout=30) as resp:
+            return resp.read()
+
     def onboard(self) -> None:
         """Password, reward address and finish, over the API (drives and space are chosen apart)."""
         self.csrf = self.api("POST", "/api/v1/onboarding/password", {"password": PASSWORD})["csrf"]

@@ -59,6 +59,9 @@ async def onboard(page: Any, daemon: DevDaemon) -> None:
     await page.get_by_label("Repeat the password").fill(PASSWORD)
     await page.get_by_role("button", name="Set password").click()
 
+    await expect(page.get_by_role("heading", name="How should the box earn?")).to_be_visible()
+    await page.get_by_role("button", name="Built-in light node").click()  # node mode: test_nodemode_browser
+
     await expect(page.get_by_role("heading", name="Where should rewards go?")).to_be_visible()
     await page.get_by_label("Reward address").fill("sm1qqqqqqqpqgpsgpgxquyqjzstpsxsurcszyfpx9qtkr9eX")
     await page.get_by_role("button", name="Save and continue").click()

@@ -23,6 +23,7 @@ from appliance.post.metadata import PostMetadata
 from appliance.post.params import scale_pow_difficulty
 from appliance.post.proof import ProofConfig
 from appliance.post.prover import generate_proof
+from appliance.post.remote_k2pow import RemoteK2pow
 from appliance.post.verifier import verify_proof
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,8 @@ async def test_prover_uses_the_service_and_checks_it(dataset: Path, aiohttp_serv
     url = str(server.make_url("")).rstrip("/")
 
     proof = await asyncio.to_thread(
-        generate_proof, dataset, CHALLENGE, CONFIG, 16, 1, fast_mode=False, k2pow_service=url
+        generate_proof, dataset, CHALLENGE, CONFIG, 16, 1, fast_mode=False,
+        pow_source=RemoteK2pow(url, backoff=0.05, max_errors=3), pow_fallback=True
     )
     assert seen and seen[0] == f"/job/{MINER.hex()}/0/{CHALLENGE[:8].hex()}/{target.hex()}"
     assert proof.pow == honest or proof.nonce >= 16  # group 0's pow came from the service
@@ -146,7 +148,8 @@ async def test_prover_uses_the_service_and_checks_it(dataset: Path, aiohttp_serv
     lie[0] = True
     with caplog.at_level(logging.WARNING):
         proof = await asyncio.to_thread(
-            generate_proof, dataset, CHALLENGE, CONFIG, 16, 1, fast_mode=False, k2pow_service=url
+            generate_proof, dataset, CHALLENGE, CONFIG, 16, 1, fast_mode=False,
+        pow_source=RemoteK2pow(url, backoff=0.05, max_errors=3), pow_fallback=True
         )
     assert any("invalid pow" in r.message for r in caplog.records)
     _verify(proof, dataset)

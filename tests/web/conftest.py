@@ -17,6 +17,7 @@ from appliance import __version__
 from appliance.auth import Auth
 from appliance.events import EventBus
 from appliance.node.identity import IdentityStore
+from appliance.node.nodemode import NetworkPreset
 from appliance.system.logservice import LogDirectory
 from appliance.web import AppServices, create_app
 from appliance.web.openapi import document
@@ -51,6 +52,7 @@ class World:
     clock: Clock
     auth: Auth
     services: AppServices
+    nodemode: Any = None  # appliance.node.nodemode_service.NodeModeService
 
 
 @pytest.fixture
@@ -83,6 +85,7 @@ def make_world(tmp_path: Path) -> World:
         reset=reset,
         parse_address=address_parser,
         call_timeout=5.0,
+        nodemode=(nodemode := make_nodemode(bus, tmp_path, identities)),
     )
     state.mkdir()
     clock = Clock()
@@ -93,7 +96,35 @@ def make_world(tmp_path: Path) -> World:
         opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
         memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
     )
-    return World(bus, state, drives, node, box, update, reset, identities, logs_dir, clock, auth, services)
+    return World(bus, state, drives, node, box, update, reset, identities, logs_dir, clock, auth, services,
+                 nodemode)
+
+
+TEST_PRESET = NetworkPreset("devnet", 8, 12, "ff" * 32, 2, 256, 1)
+
+
+def make_nodemode(bus: EventBus, tmp_path: Path, identities: IdentityStore) -> Any:
+    """Node mode over the world's two identities (drive-a, drive-b). Their data is not on this test
+    box, so each post-service would wait for data; the supervisor is started only by tests that
+    want the services running."""
+    from appliance.node.nodemode import NodeModeStore
+    from appliance.node.nodemode_service import NodeModeService
+    from appliance.node.post_provider import PostUnavailable
+    from appliance.node.remote import NodeModeSupervisor
+
+    class NoData:
+        async def info(self, node_id: bytes) -> Any:
+            raise PostUnavailable("the test box has no PoST data")
+
+        async def prove(self, node_id: bytes, challenge: bytes) -> Any:
+            raise PostUnavailable("the test box has no PoST data")
+
+    def datasets() -> list[tuple[bytes, str, str]]:
+        return [(identities.load(name).node_id, name, f"uuid-{name}") for name in ("drive-a", "drive-b")]
+
+    store = NodeModeStore(tmp_path / "nodemode", {"devnet": TEST_PRESET})
+    supervisor = NodeModeSupervisor(bus, store, lambda preset: NoData(), datasets, reconnect_interval=0.2)
+    return NodeModeService(bus, store, supervisor, identities, datasets)
 
 
 def _template(path: str) -> str:

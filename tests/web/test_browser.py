@@ -86,6 +86,9 @@ async def test_onboarding_end_to_end(page: Any, world: World) -> None:
     await page.get_by_label("Repeat the password").fill(PASSWORD)
     await page.get_by_role("button", name="Set password").click()
 
+    await expect(page.get_by_role("heading", name="How should the box earn?")).to_be_visible()
+    await page.get_by_role("button", name="Built-in light node").click()  # node mode: test_nodemode_browser
+
     await expect(page.get_by_role("heading", name="Where should rewards go?")).to_be_visible()
     await page.get_by_label("Reward address").fill("sm1notanaddress")
     await page.get_by_role("button", name="Save and continue").click()
@@ -215,7 +218,7 @@ async def test_login_failure_and_rate_limit(page: Any, api: Api, world: World) -
     await page.get_by_role("button", name="Log in").click()
     await expect(
         page.get_by_role("heading", name="Set an admin password").or_(
-            page.get_by_role("heading", name="Where should rewards go?")
+            page.get_by_role("heading", name="How should the box earn?")
         )
     ).to_be_visible()
 

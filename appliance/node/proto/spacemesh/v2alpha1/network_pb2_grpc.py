@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from appliance.node.proto import post_pb2 as appliance_dot_node_dot_proto_dot_post__pb2
+from appliance.node.proto.spacemesh.v2alpha1 import network_pb2 as spacemesh_dot_v2alpha1_dot_network__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in appliance/node/proto/post_pb2_grpc.py depends on'
+        + ' but the generated code in spacemesh/v2alpha1/network_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class PostServiceStub:
+class NetworkServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -34,43 +34,47 @@ class PostServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Register = channel.stream_stream(
-                '/spacemesh.v1.PostService/Register',
-                request_serializer=appliance_dot_node_dot_proto_dot_post__pb2.ServiceResponse.SerializeToString,
-                response_deserializer=appliance_dot_node_dot_proto_dot_post__pb2.NodeRequest.FromString,
+        self.Info = channel.unary_unary(
+                '/spacemesh.v2alpha1.NetworkService/Info',
+                request_serializer=spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoRequest.SerializeToString,
+                response_deserializer=spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoResponse.FromString,
                 _registered_method=True)
 
 
-class PostServiceServicer:
+class NetworkServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
-    def Register(self, request_iterator, context):
-        """Missing associated documentation comment in .proto file."""
+    def Info(self, request, context):
+        """Network information
+
+        Info is a method that returns an "{{.ResponseType.Name}}".
+        This method is used to retrieve network information.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
 
-def add_PostServiceServicer_to_server(servicer, server):
+def add_NetworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Register': grpc.stream_stream_rpc_method_handler(
-                    servicer.Register,
-                    request_deserializer=appliance_dot_node_dot_proto_dot_post__pb2.ServiceResponse.FromString,
-                    response_serializer=appliance_dot_node_dot_proto_dot_post__pb2.NodeRequest.SerializeToString,
+            'Info': grpc.unary_unary_rpc_method_handler(
+                    servicer.Info,
+                    request_deserializer=spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoRequest.FromString,
+                    response_serializer=spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'spacemesh.v1.PostService', rpc_method_handlers)
+            'spacemesh.v2alpha1.NetworkService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('spacemesh.v1.PostService', rpc_method_handlers)
+    server.add_registered_method_handlers('spacemesh.v2alpha1.NetworkService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class PostService:
+class NetworkService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
-    def Register(request_iterator,
+    def Info(request,
             target,
             options=(),
             channel_credentials=None,
@@ -80,12 +84,12 @@ class PostService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_stream(
-            request_iterator,
+        return grpc.experimental.unary_unary(
+            request,
             target,
-            '/spacemesh.v1.PostService/Register',
-            appliance_dot_node_dot_proto_dot_post__pb2.ServiceResponse.SerializeToString,
-            appliance_dot_node_dot_proto_dot_post__pb2.NodeRequest.FromString,
+            '/spacemesh.v2alpha1.NetworkService/Info',
+            spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoRequest.SerializeToString,
+            spacemesh_dot_v2alpha1_dot_network__pb2.NetworkInfoResponse.FromString,
             options,
             channel_credentials,
             insecure,

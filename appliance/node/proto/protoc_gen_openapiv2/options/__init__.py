@@ -1,0 +1,1 @@
+"""protoc-gen-openapiv2/options (generated; see appliance.node.proto)."""

@@ -1,0 +1,1 @@
+"""spacemeshos/api protos (generated; see appliance.node.proto)."""

@@ -1,0 +1,1 @@
+"""spacemesh.v1 messages and services (generated; see appliance.node.proto)."""

@@ -1,0 +1,158 @@
+"""Composition of node mode ("with my Spacemesh node") for the daemon: the settings store, the
+supervisor of the per-identity post-services, the page's service, and — with ``--dev`` — the
+devnet's go-spacemesh node (``appliance.devnet.fakenode``) offered as the "devnet" preset, so the
+whole journey can be seen and tested locally (``./dev run``, onboarding: "with my Spacemesh node").
+
+Kept out of ``wiring.py`` so the shared composition root only gains the lines that start it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from appliance.node.identity import Identity, IdentityStore
+from appliance.node.nodemode import NetworkPreset, NodeModeError, NodeModeStore
+from appliance.node.nodemode_service import NodeModeService
+from appliance.node.remote import NodeModeSupervisor
+
+log = logging.getLogger(__name__)
+
+NODEMODE_DIR = "nodemode"
+#: how often the devnet node asks for a NIPoST proof (its PoET round), in seconds
+DEV_ROUND_SECONDS = 60.0
+
+
+@dataclass
+class NodeMode:
+    store: NodeModeStore
+    supervisor: NodeModeSupervisor
+    service: NodeModeService
+    fake_node: Any | None = None  # appliance.devnet.fakenode.FakeNode with --dev
+
+    def light_node_paused(self) -> str | None:
+        if self.store.current.mode == "node":
+            return "the box earns with your Spacemesh node (node mode); the built-in light node is off"
+        return None
+
+    async def stop(self) -> None:
+        await self.supervisor.stop()
+        if self.fake_node is not None:
+            await self.fake_node.stop()
+
+
+async def _dev_node(extras: Any) -> tuple[Any, NetworkPreset]:
+    from appliance.devnet.fakenode import FakeNode, NodePostConfig
+
+    devnet = extras.network.devnet
+    cfg = devnet.config
+    proof = devnet.proof_config()
+    node = FakeNode(
+        NodePostConfig(
+            proof.k1, proof.k2, proof.pow_difficulty, cfg.labels_per_unit, cfg.scrypt_n, cfg.min_num_units
+        ),
+        highest_atx=devnet.golden_atx,
+    )
+    address = await node.start("127.0.0.1", 0)
+    node.start_smeshing(DEV_ROUND_SECONDS)
+    log.info('devnet: a go-spacemesh node\'s post listener on http://%s (preset "devnet")', address)
+    preset = NetworkPreset(
+        "devnet", proof.k1, proof.k2, proof.pow_difficulty.hex(), cfg.scrypt_n, cfg.labels_per_unit,
+        cfg.min_num_units, default_address=f"http://{address}", default_public_api=address,
+        genesis=time.time(), epoch_seconds=DEV_ROUND_SECONDS,  # the devnet node's rounds
+    )  # fmt: skip
+    return node, preset
+
+
+async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> NodeMode:
+    """Starts node mode's supervisor (it idles while the light node is chosen)."""
+    from appliance.jobs.provider import JobsPostProvider
+
+    fake_node, presets = None, {}
+    if extras.network.devnet is not None:
+        fake_node, presets["devnet"] = await _dev_node(extras)
+    try:
+        store = NodeModeStore(
+            extras.layout.root / NODEMODE_DIR, presets, default_preset=next(iter(presets), "mainnet")
+        )
+    except NodeModeError as exc:  # a damaged file: start from defaults, say so, keep the file
+        log.error("%s; node mode starts from its defaults", exc)
+        damaged = extras.layout.root / NODEMODE_DIR / "config.json"
+        damaged.rename(damaged.with_suffix(".damaged"))
+        store = NodeModeStore(extras.layout.root / NODEMODE_DIR, presets)
+
+    def datasets() -> list[tuple[bytes, str, str]]:
+        return [(bytes.fromhex(j.node_id), j.identity, j.drive_id) for j in jobs.snapshot() if j.node_id]
+
+    def provider_for(preset: NetworkPreset) -> JobsPostProvider:
+        return JobsPostProvider(
+            jobs,
+            preset.proof_config(),
+            nonces=288,
+            threads=extras.config.post.threads,
+            fast_mode=False if extras.dev else None,
+        )
+
+    post = extras.config.post
+
+    def apply_commitment(atx: str) -> None:
+        post.commitment_atx_id = atx  # the jobs read it when they plan a new dataset
+
+    async def adopt_identity(drive_id: str, identity: Identity) -> None:
+        await adopt_for_dataset(jobs, identities, drive_id, identity)
+
+    supervisor = NodeModeSupervisor(extras.bus, store, provider_for, datasets)
+    service = NodeModeService(
+        extras.bus,
+        store,
+        supervisor,
+        identities,
+        datasets,
+        apply_commitment=apply_commitment,
+        default_commitment=post.commitment_atx_id,
+        adopt_identity=adopt_identity,
+    )
+    await supervisor.start()
+    mode = NodeMode(store, supervisor, service, fake_node)
+    extras.started.append(mode)
+    return mode
+
+
+async def adopt_for_dataset(jobs: Any, identities: IdentityStore, drive_id: str, identity: Identity) -> None:
+    """Makes the dataset on ``drive_id`` for ``identity`` (a key from the person's node): the drive's
+    own identity key is kept beside it (``<name>.replaced-<id>.key``, nothing is lost), the key is
+    stored under the drive's identity name, and the dataset is planned again at the same size —
+    which the jobs allow only for this box's own unfinished data (its labels are discarded);
+    complete or imported data is refused before anything is written."""
+    from appliance.errors import ServiceError
+    from appliance.jobs.manager import NotReadyError, PlanLockedError
+
+    volume = jobs.volume(drive_id)
+    snap = next((j for j in jobs.snapshot() if j.drive_id == drive_id), None)
+    if volume is None or snap is None:
+        raise ServiceError(f"drive {drive_id} has no dataset", "not_found")
+    if snap.state.value in ("ready", "proving", "checking"):
+        raise ServiceError(
+            f"the dataset on drive {drive_id} is complete for identity {volume.node_id.hex()}; its data "
+            "cannot change identity (format the drive to start over for another one)", "conflict",
+        )  # fmt: skip
+    old = await asyncio.to_thread(identities.load, volume.identity)
+    keep = dataclasses.replace(old, name=f"{volume.identity}.replaced-{old.node_id.hex()[:8]}")
+    await asyncio.to_thread(identities.save, keep, True)
+    await asyncio.to_thread(identities.save, dataclasses.replace(identity, name=volume.identity), True)
+    await jobs.volume_ready(dataclasses.replace(volume, node_id=identity.node_id))
+    try:
+        await jobs.allocate(drive_id, snap.max_bytes)
+    except (PlanLockedError, NotReadyError) as exc:  # put everything back as it was
+        await asyncio.to_thread(identities.save, old, True)
+        await jobs.volume_ready(volume)
+        raise ServiceError(str(exc), "conflict") from exc
+    log.info(
+        "drive %s: its dataset is now made for identity %s (key from the node)",
+        drive_id,
+        identity.node_id.hex(),
+    )
