@@ -4,8 +4,8 @@ folder), server-side sessions with a CSRF token each, and login rate limiting.
 Hashing and verifying are deliberately slow (that is the point of argon2id), so they run in a worker
 thread, one at a time: a flood of login attempts can neither block the loop nor make the box allocate
 many argon2 buffers at once. Failed attempts are limited per client and for the whole box, and a
-locked-out client is refused *before* any hashing happens. Sessions live in memory: a restart asks
-the person to log in again, which is the safe default for a box anyone on the LAN can reach.
+locked-out client is refused *before* any hashing happens. Sessions are kept on disk
+(:mod:`appliance.sessions`: digests only, expiring, revocable), so a restart does not log out.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 import nacl.exceptions
 import nacl.pwhash
 
+from appliance.sessions import Session as Session
+from appliance.sessions import SessionStore
 from appliance.system.files import atomic_write_json
 
 MAX_SESSIONS = 64  # bounded memory: the oldest session goes first
@@ -61,14 +63,6 @@ class NotSetError(AuthError):
 def check_policy(password: str) -> None:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise PasswordPolicyError(f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
-
-
-@dataclass
-class Session:
-    token_hash: bytes
-    csrf: str
-    created: float
-    last_seen: float
 
 
 @dataclass
@@ -124,18 +118,19 @@ class Auth:
     def __init__(
         self,
         state_dir: str | Path,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         idle_timeout: float = 12 * 3600.0,
         max_age: float = 7 * 24 * 3600.0,
         opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
         memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE,
     ) -> None:
         self.path = Path(state_dir) / AUTH_FILE
-        self.clock = clock
+        self.clock = clock or time.monotonic
         self.idle_timeout, self.max_age = idle_timeout, max_age
         self.opslimit, self.memlimit = opslimit, memlimit
-        self.limiter = RateLimiter(clock)
-        self._sessions: dict[bytes, Session] = {}
+        self.limiter = RateLimiter(self.clock)
+        # sessions outlive the process: wall-clock times (an injected clock drives both in tests)
+        self._sessions = SessionStore(state_dir, clock or time.time, idle_timeout, max_age)
         self._hash_lock = asyncio.Lock()
         self._hash: bytes | None = self._load()
 
@@ -185,27 +180,31 @@ class Auth:
         if self._hash is not None:
             raise AlreadySetError("the admin password is already set; log in instead")
         await self._store(password)
-        return self._new_session()
+        return await self._saved(self._new_session())
 
     async def login(self, client: str, password: str) -> tuple[str, Session]:
         await self._verify(client, password)
-        return self._new_session()
+        return await self._saved(self._new_session())
+
+    async def _saved(self, made: tuple[str, Session]) -> tuple[str, Session]:
+        await self._sessions.flush()  # on disk before the cookie is handed out
+        return made
 
     async def change_password(self, client: str, token: str, old: str, new: str) -> None:
         """Changes the password and ends every *other* session."""
         check_policy(new)
         await self._verify(client, old)
         await self._store(new)
-        keep = _digest(token)
-        self._sessions = {k: v for k, v in self._sessions.items() if k == keep}
+        self._sessions.keep_only({_digest(token)})
+        await self._sessions.flush()
 
     def _new_session(self) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
-        now = self.clock()
+        now = self._sessions.clock()
         while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.pop(min(self._sessions, key=lambda k: self._sessions[k].last_seen))
+            self._sessions.remove(self._sessions.oldest())
         session = Session(_digest(token), secrets.token_urlsafe(32), now, now)
-        self._sessions[session.token_hash] = session
+        self._sessions.add(session)
         return token, session
 
     def session(self, token: str | None, touch: bool = True) -> Session | None:
@@ -217,20 +216,20 @@ class Auth:
         session = self._sessions.get(key)
         if session is None:
             return None
-        now = self.clock()
-        if now - session.last_seen > self.idle_timeout or now - session.created > self.max_age:
-            del self._sessions[key]
+        if self._sessions.expired(session):
+            self._sessions.remove(key)
             return None
         if touch:
-            session.last_seen = now
+            session.last_seen = self._sessions.clock()
+            self._sessions.touched(session)
         return session
 
     def logout(self, token: str | None) -> None:
         if token:
-            self._sessions.pop(_digest(token), None)
+            self._sessions.remove(_digest(token))
 
     def end_all_sessions(self) -> None:
-        self._sessions.clear()
+        self._sessions.keep_only(set())
 
     @staticmethod
     def csrf_ok(session: Session, presented: str | None) -> bool:

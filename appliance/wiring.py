@@ -32,6 +32,7 @@ from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.status.history import with_misses
 from appliance.system.files import atomic_write_json, atomic_write_text
 from appliance.web import services as ws
 
@@ -148,7 +149,8 @@ def identity_view(ident: IdentityStatus) -> ws.IdentityView:
                             for r in ident.poet_registrations],
         last_proof_seconds=ident.last_proof_seconds,
         cycle_gap_budget_seconds=ident.cycle_gap_budget_seconds,
-        atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at) for a in ident.atx_history],
+        atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at, a.reason)
+                     for a in with_misses(ident.atx_history, ident.epoch)],
         next_deadline=ident.next_deadline, next_deadline_what=ident.next_deadline_what,
         eligible_layers=list(ident.eligible_layers), proposals_published=ident.proposals_published,
     )

@@ -18,6 +18,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "zeroconf": ("discovery",),
     "appliance.post._native": ("post",),
     "grpc": ("node",),
+    "smtplib": ("notify",),
 }
 
 

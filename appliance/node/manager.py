@@ -23,6 +23,7 @@ from appliance.node.gateway import GatewayClient
 from appliance.node.identity import Identity
 from appliance.node.poet import PoetClient
 from appliance.node.post_provider import PostProvider
+from appliance.node.rewards import RewardsWatcher
 from appliance.node.smesher import Smesher
 from appliance.node.state import StateStore
 
@@ -62,6 +63,11 @@ class IdentityStatus:
     proposals_published: int = 0
     proposals_missed: int = 0
     error: str = ""
+    earned_smidge: int = 0  # layer rewards the gateway reports for this identity
+    rewards_count: int = 0
+    last_reward_layer: int | None = None
+    rewards_checked_at: float = 0.0  # 0: not asked successfully yet
+    next_eligible_at: float | None = None  # start of the next layer this identity may propose in
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class NodeStatus:
     epoch: int
     layer: int
     identities: list[IdentityStatus] = field(default_factory=list)
+    epoch_started_at: float = 0.0  # unix seconds: when the current epoch began
+    epoch_seconds: float = 0.0
 
 
 class NodeManager:
@@ -93,15 +101,24 @@ class NodeManager:
         self._tasks: dict[bytes, asyncio.Task[None]] = {}
         self._errors: dict[bytes, str] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._rewards: RewardsWatcher | None = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.config.request_timeout)
         )
+        self._rewards = RewardsWatcher(
+            self._session, self.config.gateway_url, lambda: list(self._smeshers), self.time.now,
+            interval=self.config.clock.layer_duration, timeout=self.config.request_timeout,
+            on_change=lambda: [self._changed(nid) for nid in list(self._smeshers)],
+        )
+        self._rewards.start()
         for identity in self._identities:
             self._launch(identity)
 
     async def stop(self) -> None:
+        if self._rewards is not None:
+            await self._rewards.stop()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -188,6 +205,9 @@ class NodeManager:
         proposals = doc["proposals"].values()
         deadline = smesher.next_deadline
         cfg = self.config.clock
+        earned = self._rewards.earnings(node_id) if self._rewards is not None else None
+        layer_now = self.clock.layer_at(now)
+        upcoming = [layer for layer in eligible if layer > layer_now]
         return IdentityStatus(
             name=smesher.identity.name,
             node_id=node_id.hex(),
@@ -204,6 +224,11 @@ class NodeManager:
             proposals_published=sum(1 for p in proposals if p.get("published")),
             proposals_missed=sum(1 for p in proposals if p.get("missed")),
             error=self._errors.get(node_id, ""),
+            earned_smidge=earned.total_smidge if earned else 0,
+            rewards_count=earned.count if earned else 0,
+            last_reward_layer=earned.last_layer if earned else None,
+            rewards_checked_at=earned.checked_at if earned else 0.0,
+            next_eligible_at=self.clock.layer_start(upcoming[0]) if upcoming else None,
         )
 
     def snapshot(self) -> NodeStatus:
@@ -221,4 +246,6 @@ class NodeManager:
                         error=self._errors.get(identity.node_id, ""),
                     )
                 )
-        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses)
+        epoch = self.clock.epoch_at(now)
+        return NodeStatus(self.time.synced(), epoch, self.clock.layer_at(now), statuses,
+                          self.clock.epoch_start(epoch), self.clock.config.epoch_duration)

@@ -17,6 +17,7 @@ from aiohttp import web
 from appliance.auth import Auth
 from appliance.settings import SettingsStore
 from appliance.web import routes as api
+from appliance.web import status_routes
 from appliance.web._http import ApiError, to_plain
 from appliance.web.services import SERVICES, AppServices, ServiceError
 
@@ -41,6 +42,7 @@ TOPIC_SECTIONS: dict[str, str] = {
     "update": "update",
     "settings": "settings",
 }
+SUMMARY_AFTER = {"drives", "node", "box"}  # the top card answers from these sections' state
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -132,6 +134,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if section is not None:
                     with contextlib.suppress(ServiceError):
                         await _send(resp, section, _section(app, section))
+                if section in SUMMARY_AFTER and app[SERVICES].summary is not None:
+                    await _send(resp, "summary", app[SERVICES].summary.summary())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -161,6 +165,8 @@ def _all_sections(app: web.Application) -> dict[str, Any]:
     for section in ("drives", "node", "box", "update", "settings"):
         with contextlib.suppress(ServiceError):
             out[section] = to_plain(_section(app, section))
+    if app[SERVICES].summary is not None:
+        out["summary"] = to_plain(app[SERVICES].summary.summary())
     return out
 
 
@@ -185,6 +191,7 @@ def create_app(
     app[api.SETTINGS] = settings or SettingsStore(services.state_dir, services.parse_address, services.bus)
     app[SSE_TASKS] = set()
     app.router.add_routes(api.routes)
+    app.router.add_routes(status_routes.routes)
     app.router.add_get("/api/v1/events", events)
     ui = (ui_dir or UI_DIR).resolve()
 

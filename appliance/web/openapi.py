@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance import __version__
+from appliance.web import openapi_status
 from appliance.web.services import DRIVE_STATES, JOB_STATES
 
 Schema = dict[str, Any]
@@ -114,7 +115,7 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "PoetRegistration": _obj({"poet": _STR, "round_id": _STR, "round_end": _NUM}),
-    "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}),
+    "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}, {"reason": _STR}),
     "Node": _obj({"epoch": _INT, "layer": _INT, "status": _STR, "identities": _list(_ref("Identity"))}),
     "Identity": _obj(
         {
@@ -283,6 +284,8 @@ PATHS: dict[str, Schema] = {
     },
     "/factory-reset": {"post": _op("Factory reset", "Accepted", "ResetBody", errors=(409, 504))},
 }
+
+openapi_status.register(SCHEMAS, PATHS)
 
 
 def document() -> Schema:

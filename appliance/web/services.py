@@ -29,6 +29,8 @@ from aiohttp import web
 from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
+from appliance.notify.service import NotifyService
+from appliance.status.summary import SummaryProvider
 
 # ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
 
@@ -107,6 +109,7 @@ class AtxRecord:
     epoch: int
     grade: str  # "good" | "acceptable" | "evil" | "missed" | "pending" (as AtxView)
     published_at: float | None = None
+    reason: str = ""  # why a missed epoch was missed
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,8 @@ class AppServices:
     address_hrp: str = "sm"
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
+    summary: SummaryProvider | None = None  # the top card's answers (appliance.status)
+    notify: NotifyService | None = None  # the person's chosen notifications (appliance.notify)
 
 
 SERVICES = web.AppKey("services", AppServices)

@@ -17,11 +17,12 @@ from appliance import __version__
 from appliance.auth import Auth
 from appliance.events import EventBus
 from appliance.node.identity import IdentityStore
+from appliance.notify.manager import NotifyManager
 from appliance.system.logservice import LogDirectory
 from appliance.web import AppServices, create_app
 from appliance.web.openapi import document
 from appliance.web.services import StoreIdentity
-from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeUpdate, address_parser
+from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeSummary, FakeUpdate, address_parser
 
 DOC = document()
 PASSWORD = "correct horse battery"
@@ -51,6 +52,8 @@ class World:
     clock: Clock
     auth: Auth
     services: AppServices
+    summary: FakeSummary
+    notify: NotifyManager
 
 
 @pytest.fixture
@@ -85,6 +88,8 @@ def make_world(tmp_path: Path) -> World:
         call_timeout=5.0,
     )
     state.mkdir()
+    services.summary = summary = FakeSummary(bus)
+    services.notify = notify = NotifyManager(state, bus, [])
     clock = Clock()
     # The cheapest argon2id parameters keep the suite fast; test_auth covers the default ones.
     auth = Auth(
@@ -93,7 +98,8 @@ def make_world(tmp_path: Path) -> World:
         opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
         memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
     )
-    return World(bus, state, drives, node, box, update, reset, identities, logs_dir, clock, auth, services)
+    return World(bus, state, drives, node, box, update, reset, identities, logs_dir, clock, auth, services,
+                 summary, notify)
 
 
 def _template(path: str) -> str:
