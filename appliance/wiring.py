@@ -356,8 +356,33 @@ class Extras:
             parse_address=functools.partial(parse_address, hrp=self.network.hrp),
             address_hrp=self.network.hrp,
         )
+        services.summary, services.notify = await self._start_status(drives, jobs, services)
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
         return await serve(app, self.config.listen_host, self.config.listen_port)
+
+    async def _start_status(self, drives: object, jobs: object, services: ws.AppServices) -> tuple:
+        """The top card's answers for this mode, and the notifications built on them."""
+        from appliance.notify import conditions
+        from appliance.notify.manager import NotifyManager
+        from appliance.status.lightnode import LightNodeSummary
+
+        supervisor = self.supervisor
+        assert supervisor is not None
+        summary = LightNodeSummary(drives.snapshot, jobs.snapshot, supervisor.snapshot)  # type: ignore[attr-defined]
+
+        def last_update() -> tuple[str, str, str, str] | None:
+            last = services.update.status().last_result
+            return (last.from_version, last.to_version, last.outcome, last.reason) if last else None
+
+        notify = NotifyManager(self.layout.root / "web", self.bus, [
+            conditions.problems(summary.summary),
+            conditions.init_progress(jobs.snapshot),  # type: ignore[attr-defined]
+            conditions.undervoltage(lambda: bool(self.hw and self.hw.snapshot().undervoltage)),  # type: ignore[attr-defined]
+            conditions.update_result(last_update),
+        ])
+        await notify.start()
+        self.started.append(notify)
+        return summary, notify
 
     async def _screen(self, jobs: object) -> None:
         """Keeps the OLED's status screen (name, IP, URL as QR, state) in step with the box."""

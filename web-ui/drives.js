@@ -21,7 +21,8 @@ export function driveTitle(d) {
 
 export function driveFacts(d) {
   return kv([["Serial", d.serial], ["Size", bytes(d.size_bytes)],
-    ...(d.allocated_bytes ? [["PoST space", bytes(d.allocated_bytes)]] : [])]);
+    ...(d.allocated_bytes ? [["PoST space", bytes(d.allocated_bytes)]] : []),
+    ...(d.node_id ? [["Identity", `${d.node_id.slice(0, 16)}…`]] : [])]);
 }
 
 export function initView(d) {
@@ -56,6 +57,7 @@ export function chooseCard(d, onChange) {
     replace(confirmBox,
       h("p", {}, h("strong", {}, "Everything on this drive will be erased: "),
         `${d.model}, serial ${d.serial}, ${bytes(d.size_bytes)}.`),
+      d.reason ? h("p", {}, h("strong", {}, "On it now: "), d.reason) : null,
       h("label", { class: "check", for: tick.id }, tick,
         `Yes, erase ${d.model} (serial ${d.serial}, ${bytes(d.size_bytes)})`),
       erase);
@@ -105,7 +107,7 @@ export function spaceCard(d, onChange) {
   }));
   estimate(start);
   return h("section", { class: "card", "aria-label": `Space on ${d.model} ${d.serial}` },
-    driveTitle(d), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
+    driveTitle(d), driveFacts(d), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
     h("div", { class: "row" }, slider, number), eta,
     d.allocated_bytes ? h("p", { class: "note" }, `In use: ${bytes(d.allocated_bytes)}`) : null,
     use, err);

@@ -1,8 +1,9 @@
 // Onboarding, shown only until it is done: password → reward address → drives → space → identity
 // backup → finish. Each step is one request; the server validates, this shows its answer.
-import { attempt, get, patch, post, request } from "./api.js";
+import { attempt, get, patch, post } from "./api.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { chooseCard, spaceCard, usable } from "./drives.js";
+import { downloadBackup, MIN_BACKUP_PASSWORD } from "./settings-extra.js";
 
 const STEPS = ["Password", "Reward address", "Drives", "Space", "Identity backup"];
 
@@ -80,13 +81,13 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
   function identityStep() {
     const err = errorBox();
     const note = h("p", { class: "note", role: "status" });
-    const [w1, pass] = field("Backup password", { type: "password", autocomplete: "new-password" },
-      "Protects the backup file. Keep it with the file; without it the backup cannot be opened.");
+    const [w1, pass] = field("Backup password", { type: "password", autocomplete: "new-password", minlength: MIN_BACKUP_PASSWORD },
+      `At least ${MIN_BACKUP_PASSWORD} characters. Protects the backup file. Keep it with the file; without it the backup cannot be opened.`);
     const download = h("button", { type: "button" }, "Download backup");
+    let saved = false;
     download.addEventListener("click", () => attempt(err, download, async () => {
-      const blob = await request("POST", "/identity/backup", { password: pass.value }, { raw: true });
-      const a = h("a", { href: URL.createObjectURL(blob), download: "smeshbox-identity.backup" });
-      document.body.append(a); a.click(); a.remove();
+      await downloadBackup(pass.value);
+      saved = true;
       note.textContent = "Backup downloaded. Keep it somewhere safe.";
     }));
     const [w2, file] = field("Backup file", { type: "file", accept: ".backup,application/octet-stream" });
@@ -99,7 +100,13 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
       const { node_ids } = await post("/identity/restore", { password: rpass.value, backup });
       note.textContent = `Restored ${node_ids.length} ${node_ids.length === 1 ? "identity" : "identities"}.`;
     }));
+    let warned = false;
     const finish = () => attempt(err, document.getElementById("next"), async () => {
+      if (!saved && !warned) {
+        warned = true;
+        document.getElementById("next").textContent = "Finish without a backup";
+        throw new Error("No backup yet: if the box's SD card fails, its identities are lost. Download a backup, or finish anyway (Settings can make one later).");
+      }
       await post("/onboarding/complete");
       finished();
     });

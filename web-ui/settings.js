@@ -1,8 +1,10 @@
-// Settings: reward address, PoET/gateway servers, host name, password, logs, updates, factory reset.
+// Settings: reward address, PoET/gateway servers, host name, password, drives, identity backup,
+// notifications, logs, updates, factory reset.
 import { attempt, get, patch, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, field, h, kv, replace } from "./dom.js";
 import { bytes, pct } from "./format.js";
+import { backupCard, drivesCard, notifyCard, waitForBox } from "./settings-extra.js";
 
 function form(title, fields, submitLabel, action, extra = null) {
   const err = errorBox();
@@ -61,7 +63,12 @@ export async function showSettings(root) {
   resetForm.append(resetErr, resetBtn);
   resetForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    attempt(resetErr, resetBtn, async () => { await post("/factory-reset", { confirm: confirmText.value.trim() }); location.reload(); });
+    attempt(resetErr, resetBtn, async () => {
+      await post("/factory-reset", { confirm: confirmText.value.trim() });
+      const status = h("p", { class: "note", role: "status" }, "Resetting… the box restarts.");
+      replace(root, h("h2", {}, "Factory reset"), status);
+      await waitForBox(status);
+    });
   });
 
   replace(root, h("h2", { tabindex: "-1" }, "Settings"),
@@ -75,6 +82,7 @@ export async function showSettings(root) {
       oldpw.value = newpw.value = "";
       return "Password changed. Other devices were logged out.";
     }),
+    drivesCard(), backupCard(), await notifyCard().catch((err) => h("p", { class: "error" }, err.message)),
     h("section", { class: "card" }, h("h3", {}, "Logs"), logs),
     update, resetForm);
 

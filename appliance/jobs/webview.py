@@ -46,6 +46,7 @@ def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
         id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
         serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
         allocated_bytes=job.total * 16 if job else 0, job=job_view(job) if job else None,
+        node_id=drive.node_id or "",
     )
 
 

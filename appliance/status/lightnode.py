@@ -120,7 +120,7 @@ def _node_next(idents: Sequence[IdentityStatus], node: object, now: float) -> li
     out: list[NextEvent] = []
     rewards = [i.next_eligible_at for i in idents if i.next_eligible_at and i.next_eligible_at > now]
     if rewards:
-        out.append(NextEvent("next reward chance (a proposal in an eligible layer)", min(rewards)))
+        out.append(NextEvent("Next reward chance", min(rewards), "the box may propose a block in that layer"))
     deadlines = [(i.next_deadline, i.next_deadline_what) for i in idents if i.next_deadline]
     if deadlines:
         at, what = min(deadlines)

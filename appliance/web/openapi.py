@@ -94,7 +94,8 @@ SCHEMAS: dict[str, Schema] = {
             "reason": _STR,
             "allocated_bytes": _INT,
             "job": _nullable("Job"),
-        }
+        },
+        {"node_id": _STR},
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
     "FormatBody": _obj(

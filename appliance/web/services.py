@@ -67,6 +67,7 @@ class DriveView:
     reason: str = ""  # why it is in this state and what to do, in words
     allocated_bytes: int = 0  # PoST space planned on this drive (0: none yet)
     job: JobView | None = None
+    node_id: str = ""  # hex id of the identity whose PoST data is on this drive ("" = none)
 
 
 @dataclass(frozen=True)

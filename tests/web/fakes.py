@@ -211,7 +211,7 @@ class FakeSummary:
         self.value = StatusSummary(
             mode="light-node", state="earning", headline="Earning",
             why="Taking part in epoch 12 with 3.6 TiB of PoST data",
-            next=[NextEvent("next reward chance (a proposal in an eligible layer)", now + 1500),
+            next=[NextEvent("Next reward chance", now + 1500, "the box may propose a block in that layer"),
                   NextEvent("PoET round 12 ends", now + 5400)],
             earned_smidge=1_432_500_000_000, earned_known=True,
             earned_note="3 layer rewards, as the network reports them",
