@@ -56,6 +56,8 @@ def parse_rewards(url: str, body: bytes) -> list[RewardRecord]:
         if not isinstance(item, dict):
             raise RemoteProtocolError(url, "a reward is not an object")
         coinbase = json_field(url, item, "coinbase", str)
+        if any(isinstance(item.get(k), bool) for k in ("layer", "total_reward", "layer_reward")):
+            raise RemoteProtocolError(url, "a reward amount is true/false, not a number")
         out.append(RewardRecord(uint_field(url, item, "layer", (1 << 32) - 1),
                                 uint_field(url, item, "total_reward"),
                                 uint_field(url, item, "layer_reward"), coinbase[:64]))
