@@ -169,10 +169,13 @@ function fresh(live) {
 async function probe(handlers) {
   retry = null;
   try {
-    await get("/auth/session"); // a 401 here shows the login (api.js)
+    await get("/auth/session");
     connectLive(handlers);
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return;
+    if (err instanceof ApiError && err.status === 401) {
+      window.dispatchEvent(new CustomEvent("smeshbox:unauthenticated")); // app.js shows the login
+      return;
+    }
     retry = setTimeout(() => probe(handlers), RETRY_MS); // the box is restarting or unreachable
   }
 }

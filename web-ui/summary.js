@@ -52,7 +52,7 @@ function earnedLine(s) {
 function needsLine(list) {
   if (!list.length) return h("dd", { id: "needs" }, h("strong", { class: "good" }, "Nothing — all is well"));
   return h("dd", { id: "needs" }, h("ul", { class: "plain needs" }, list.slice(0, 3).map((p) =>
-    h("li", { class: p.severity }, h("strong", {}, p.reason), h("span", { class: "small block" }, p.remedy)))),
+    h("li", { class: `sev-${p.severity}` }, h("strong", {}, p.reason), h("span", { class: "small block" }, p.remedy)))),
   list.length > 3 ? h("span", { class: "small" }, `and ${list.length - 3} more below`) : null);
 }
 
