@@ -326,7 +326,8 @@ class Extras:
         # test run would reach a real LAN.
         self.discovery = DiscoveryManager(
             DiscoveryConfig(box_short_id(self.layout), self.config.listen_port,
-                            interfaces=None if self.announce else ()),
+                            interfaces=None if self.announce else (),
+                            host_name=self._box_name()),
             self.bus,
         )
         try:
@@ -334,6 +335,11 @@ class Extras:
             self.started.append(self.discovery)
         except Exception as exc:  # a box without a LAN still smeshes; the UI shows why
             log.error("mDNS announcement failed: %s", exc)
+
+    def _box_name(self) -> str:
+        """The name the person chose in Settings ("smeshbox" until then): http://NAME.local."""
+        settings = self.settings
+        return getattr(getattr(settings, "current", None), "hostname", "") or "smeshbox"
 
     async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
         from appliance.jobs.webview import DrivesView
