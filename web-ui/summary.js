@@ -51,9 +51,11 @@ function earnedLine(s) {
 
 function needsLine(list) {
   if (!list.length) return h("dd", { id: "needs" }, h("strong", { class: "good" }, "Nothing — all is well"));
-  return h("dd", { id: "needs" }, h("ul", { class: "plain needs" }, list.slice(0, 3).map((p) =>
-    h("li", { class: `sev-${p.severity}` }, h("strong", {}, p.reason), h("span", { class: "small block" }, p.remedy)))),
-  list.length > 3 ? h("span", { class: "small" }, `and ${list.length - 3} more below`) : null);
+  const item = (p) => h("li", { class: `sev-${p.severity}` }, h("strong", {}, p.reason),
+    h("span", { class: "small block" }, p.remedy));
+  return h("dd", { id: "needs" }, h("ul", { class: "plain needs" }, list.slice(0, 2).map(item)),
+    list.length > 2 ? h("details", { class: "small" }, h("summary", {}, `${list.length - 2} more`),
+      h("ul", { class: "plain needs" }, list.slice(2).map(item))) : null);
 }
 
 // Per identity, one tap away (the card itself shows the total).

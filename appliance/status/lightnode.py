@@ -158,6 +158,7 @@ def _drive_problems(drives: Sequence[DriveSnapshot], jobs: Sequence[JobSnapshot]
 
 def _node_problems(sup: SupervisorStatus, idents: Sequence[IdentityStatus], node: object) -> list[Problem]:
     out = []
+    missed: dict[tuple[int, str], list[str]] = {}  # one problem per epoch and cause, not per identity
     if not sup.running and "reward address" in sup.reason:
         out.append(Problem("node:address", "node", "error", _sentence(sup.reason),
                            "Set a reward address in Settings", 0.0))
@@ -170,14 +171,22 @@ def _node_problems(sup: SupervisorStatus, idents: Sequence[IdentityStatus], node
                                "Download the logs in Settings and check the drive", 0.0))
         for a in with_misses(i.atx_history, epoch):
             if a.grade == "missed" and a.epoch >= epoch - RECENT_EPOCHS:
-                why = a.reason or "no ATX in time"
-                out.append(Problem(f"identity:{i.node_id}:missed:{a.epoch}", "node", "warning",
-                                   f"Identity {short}… missed epoch {a.epoch}: {why}",
-                                   "Keep the box powered and online; it tries again next epoch", 0.0))
+                missed.setdefault((a.epoch, _plain(a.reason or "no ATX in time")), []).append(short)
         budget, took = i.cycle_gap_budget_seconds, i.last_proof_seconds
         if budget and took is not None and took > budget:
             out.append(Problem(f"identity:{i.node_id}:slow-proof", "node", "error",
                                f"The last proof took {took:.0f} s of a {budget:.0f} s budget",
                                "Use less PoST space per box or a faster box; proofs run one after another",
                                0.0))
+    for (ep, why), who in sorted(missed.items()):
+        whom = f"Identity {who[0]}…" if len(who) == 1 else f"{len(who)} identities"
+        out.append(Problem(f"missed:{ep}:{','.join(who)}", "node", "warning",
+                           f"{whom} missed epoch {ep}: {why}",
+                           "Keep the box powered and online; it tries again next epoch", 0.0))
     return out
+
+
+def _plain(reason: str) -> str:
+    """A miss's cause without the servers' own error text (that is in the logs)."""
+    head, _, rest = reason.partition(" (")
+    return head if "http" in rest or "Error" in rest else reason

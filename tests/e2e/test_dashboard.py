@@ -30,6 +30,7 @@ UNIT = 1 << 20
 
 
 async def first_screen(page: Any, name: str) -> None:
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(SHOTS / f"e2e-top-{name}.png"))
 
 

@@ -67,11 +67,19 @@ def test_earning_with_rewards_and_trouble_with_problems() -> None:
     ids = [p.id for p in s.needs]
     assert ids[0] == f"identity:{NODE}:slow-proof"  # errors first
     assert "30 s of a 18 s budget" in s.needs[0].reason
-    assert f"identity:{NODE}:missed:7" in ids  # the gap between epochs 6 and 8 is a miss
+    assert f"missed:7:{NODE[:8]}" in ids  # the gap between epochs 6 and 8 is a miss
     assert "drive:d3:offered" in ids
     first = {p.id: p.since for p in s.needs}
     provider.now = lambda: 2000.0
     assert {p.id: p.since for p in provider.summary().needs} == first  # not new every second
+
+
+def test_misses_are_grouped_and_plain() -> None:
+    reason = "no PoET registration before the round started (http://127.0.0.1:1: connection failed: OSError)"
+    idents = [_ident(node_id=c * 64, atx_history=[AtxView(8, "missed", reason=reason)]) for c in "abc"]
+    node = SupervisorStatus(True, "smeshing", NodeStatus(True, 9, 95, idents, 900.0, 100.0))
+    [p] = [p for p in _summary([], [], node).summary().needs if p.id.startswith("missed:")]
+    assert p.reason == "3 identities missed epoch 8: no PoET registration before the round started"
 
 
 def test_not_earning_says_why() -> None:
