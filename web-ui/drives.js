@@ -95,7 +95,8 @@ export function spaceCard(d, onChange) {
     replace(eta, h("strong", {}, `${bytes(got.size_bytes)} (${plural(got.num_units, "unit")})`),
       got.eta_seconds === null
         ? " — the box is still measuring its speed; the time to prepare shows once it is known."
-        : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}.`);
+        : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}`
+          + (got.shared_with ? ` for all drives together: ${plural(got.shared_with, "other drive")} being prepared share it.` : "."));
   }
   const changed = (src, other) => { other.value = src.value; estimate(Number(src.value)); };
   slider.addEventListener("change", () => changed(slider, number));

@@ -199,8 +199,17 @@ class JobManager:
                 raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
             units = min(units, s.max_units) if s.max_units else units
         rate = await self._rate(s.scrypt_n)
-        return await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
+        plan = await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
                                        units, rate)
+        # The CPU is shared: every drive still being prepared takes its part of the measured rate,
+        # so this one is done once all of their remaining labels and its own are written.
+        others = [j for d, j in self._jobs.items() if d != drive_id and j.snap.total > j.snap.position
+                  and j.snap.state in (JobState.PLANNING, JobState.INITIALIZING, JobState.PAUSED)]
+        if others and rate:
+            left = sum(j.snap.total - j.snap.position for j in others)
+            labels = plan.num_units * plan.labels_per_unit + left
+            plan = dataclasses.replace(plan, eta_seconds=labels / rate, shared_with=len(others))
+        return plan
 
     async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
         """Re-sizes a dataset this box is still initializing (0 = all free space).

@@ -95,4 +95,4 @@ class DrivesView:
             raise ws.ServiceError(str(exc), "invalid") from exc
         return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
                            labels_per_second=plan.labels_per_second or 0.0,
-                           eta_seconds=plan.eta_seconds or 0.0)
+                           eta_seconds=plan.eta_seconds or 0.0, shared_with=plan.shared_with)

@@ -113,7 +113,8 @@ SCHEMAS: dict[str, Schema] = {
             "num_units": _INT,
             "labels_per_second": _OPT_NUM,
             "eta_seconds": _OPT_NUM,
-        }
+        },
+        {"shared_with": _INT},
     ),
     "PoetRegistration": _obj({"poet": _STR, "round_id": _STR, "round_end": _NUM}),
     "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}, {"reason": _STR}),

@@ -77,6 +77,7 @@ class PlanView:
     num_units: int
     labels_per_second: float | None  # measured on this box (None: not measured yet)
     eta_seconds: float | None  # honest: labels / measured labels/s (None: not measured yet)
+    shared_with: int = 0  # other drives preparing at the same time, counted in the ETA
 
 
 class DrivesService(Protocol):

@@ -255,3 +255,21 @@ def _drain(queue: asyncio.Queue[Event]) -> list[Event]:
     while not queue.empty():
         out.append(queue.get_nowait())
     return out
+
+
+async def test_estimate_counts_the_drives_that_share_the_cpu(manager, tmp_path: Path) -> None:
+    """With another drive still being prepared the ETA is for both drives' remaining labels at the
+    measured rate (they share the CPU), and it says so — not the lone drive's optimistic time."""
+    jobs = await manager(_settings(labels_per_unit=1 << 14, max_units=4, scrypt_n=256))
+    await jobs.volume_ready(_volume(tmp_path, "one"))
+    await jobs.volume_ready(_volume(tmp_path, "two"))
+    await _until(lambda: _snap(jobs, "two").position > 0, "the second drive's init to start")
+    jobs.pause("test", "held still for the arithmetic")
+    await _until(lambda: _snap(jobs, "two").state is JobState.PAUSED, "the pause")
+    two = _snap(jobs, "two")
+    plan = await jobs.estimate("one", 1 << 18)  # one unit of 2^14 labels
+    assert plan.shared_with == 1 and plan.labels_per_second
+    expected = ((1 << 14) + two.total - two.position) / plan.labels_per_second
+    assert plan.eta_seconds == pytest.approx(expected)
+    assert plan.eta_seconds > (1 << 14) / plan.labels_per_second  # longer than the lone estimate
+    jobs.pause("test", None)
