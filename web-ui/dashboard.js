@@ -21,13 +21,27 @@ function drivesView(drives) {
       history.set(d.id, points.slice(-60));
     }
     const points = history.get(d.id) || [];
-    if (d.state === "offered") return h("div", { "data-drive": d.id }, chooseCard(d, refreshDrives));
+    if (d.state === "offered") return kept(`offer:${d.id}`, [d.reason, d.size_bytes, d.serial],
+      () => h("div", { "data-drive": d.id }, chooseCard(d, refreshDrives)));
     return h("section", { class: "card drive", "data-drive": d.id, "aria-label": `Drive ${d.model} ${d.serial}` },
       driveTitle(d), driveFacts(d), d.reason ? h("p", { class: "muted small" }, d.reason) : null,
       ...initView(d),
       points.length > 1 ? sparkline(points, `Initialisation progress over time, now ${points[points.length - 1][1].toFixed(1)} %`) : null,
-      resizable(d) ? changeSpace(d) : null);
+      resizable(d) ? kept(`space:${d.id}`, [d.size_bytes], () => changeSpace(d)) : null);
   });
+}
+
+// Controls a person is using (an open erase confirmation, a space slider) must survive the
+// re-rendering that every progress update causes: the same element is re-used while its drive
+// says the same thing.
+const controls = new Map();
+function kept(key, facts, make) {
+  const sig = JSON.stringify(facts);
+  const have = controls.get(key);
+  if (have && have.sig === sig) return have.el;
+  const el = make();
+  controls.set(key, { sig, el });
+  return el;
 }
 
 // Space can change while the box is still writing its own data; complete data keeps its size.
