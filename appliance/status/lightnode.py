@@ -124,7 +124,7 @@ def _node_next(idents: Sequence[IdentityStatus], node: object, now: float) -> li
     deadlines = [(i.next_deadline, i.next_deadline_what) for i in idents if i.next_deadline]
     if deadlines:
         at, what = min(deadlines)
-        out.append(NextEvent(_sentence(what), at))
+        out.append(NextEvent(_plain_step(what), at, _sentence(what)))
     pending = [a.epoch for i in idents for a in i.atx_history if a.grade == "pending"]
     if pending and node is not None and not rewards:
         start = node.epoch_started_at + (min(pending) + 1 - node.epoch) * node.epoch_seconds  # type: ignore[attr-defined]
@@ -175,7 +175,7 @@ def _node_problems(sup: SupervisorStatus, idents: Sequence[IdentityStatus], node
         budget, took = i.cycle_gap_budget_seconds, i.last_proof_seconds
         if budget and took is not None and took > budget:
             out.append(Problem(f"identity:{i.node_id}:slow-proof", "node", "error",
-                               f"The last proof took {took:.0f} s of a {budget:.0f} s budget",
+                               f"The last proof took {took:.3g} s of a {budget:.3g} s budget",
                                "Use less PoST space per box or a faster box; proofs run one after another",
                                0.0))
     for (ep, why), who in sorted(missed.items()):
@@ -184,6 +184,18 @@ def _node_problems(sup: SupervisorStatus, idents: Sequence[IdentityStatus], node
                            f"{whom} missed epoch {ep}: {why}",
                            "Keep the box powered and online; it tries again next epoch", 0.0))
     return out
+
+
+# The node's deadlines in the person's words (the protocol's words stay in the detail line).
+_STEPS = (("registration", "Signing up for the next proof round"),
+          ("challenge", "Preparing the next proof round"),
+          ("PoET proof", "Proof window: the box proves its space"),
+          ("ATX must be published", "Its proof must reach the network"),
+          ("proposal", "Next reward chance"))
+
+
+def _plain_step(what: str) -> str:
+    return next((plain for key, plain in _STEPS if key in what), _sentence(what))
 
 
 def _plain(reason: str) -> str:
