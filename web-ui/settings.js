@@ -4,6 +4,7 @@ import { attempt, get, patch, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, field, h, kv, replace } from "./dom.js";
 import { bytes, pct } from "./format.js";
+import { disconnectLive } from "./dashboard.js";
 import { backupCard, drivesCard, notifyCard, waitForBox } from "./settings-extra.js";
 
 function form(title, fields, submitLabel, action, extra = null) {
@@ -65,6 +66,7 @@ export async function showSettings(root) {
     e.preventDefault();
     attempt(resetErr, resetBtn, async () => {
       await post("/factory-reset", { confirm: confirmText.value.trim() });
+      disconnectLive(); // the sessions are gone: no login prompt while the box restarts
       const status = h("p", { class: "note", role: "status" }, "Resetting… the box restarts.");
       replace(root, h("h2", {}, "Factory reset"), status);
       await waitForBox(status);

@@ -115,3 +115,48 @@ async def test_notifications_from_settings(page: Any, api: Api, world: World, nt
     await expect(backup.get_by_role("alert")).to_contain_text("at least 8 characters")
     await fits_the_phone(page)
     await shot(page, "top-4-settings")
+
+
+async def test_large_text_no_script_broken_module_and_reset(page: Any, api: Api, world: World) -> None:
+    from playwright.async_api import expect
+
+    await _logged_in(page, api, world)
+    await expect(page.locator("#summary").get_by_role("heading", name="Earning")).to_be_visible()
+    await page.evaluate("document.documentElement.style.fontSize = '27px'")  # 150 % text size
+    logout = await page.get_by_role("button", name="Log out").bounding_box()
+    assert logout is not None and logout["x"] + logout["width"] <= 360
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    await viewport_shot(page, "5-large-text")
+
+    # factory reset: the page waits through the restart and comes back in set-up, never on the
+    # browser's "can't be reached" page
+    answers = iter(["down", "down", "back"])
+
+    async def restarting(route: Any) -> None:
+        if next(answers, "back") == "down":
+            await route.abort("connectionrefused")
+        else:
+            await route.fulfill(json={"password_set": False, "done": False})
+
+    await page.reload()
+    await page.get_by_role("link", name="Settings").click()
+    await page.route("**/api/v1/onboarding", restarting)
+    await page.get_by_label('Type "factory reset" to confirm').fill("factory reset")
+    await page.get_by_role("button", name="Factory reset").click()
+    await expect(page.locator("main").get_by_role("status")).to_contain_text("restart")
+    await expect(page.get_by_role("heading", name="Set an admin password")).to_be_visible(timeout=20000)
+    assert world.reset.calls == 1
+
+    context = await page.context.browser.new_context(java_script_enabled=False, base_url=page.url)
+    bare = await context.new_page()
+    await bare.goto("/")
+    await expect(bare.locator("main")).to_contain_text("the page needs JavaScript")
+    await context.close()
+    context = await page.context.browser.new_context(base_url=page.url)
+    broken = await context.new_page()
+    await broken.route("**/ui/summary.js", lambda route: route.abort())  # one module fails to load
+    await broken.goto("/")
+    await expect(broken.get_by_role("alert")).to_contain_text("The page could not start", timeout=15000)
+    await context.close()
+    # the refused connections while the box restarted are expected, not a broken page
+    page.problems[:] = [p for p in page.problems if "ERR_CONNECTION_REFUSED" not in p]
