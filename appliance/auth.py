@@ -228,6 +228,15 @@ class Auth:
         if token:
             self._sessions.remove(_digest(token))
 
+    async def end_other_sessions(self, token: str) -> int:
+        """Logs out every other device (a lost phone); returns how many sessions remain (1)."""
+        self._sessions.keep_only({_digest(token)})
+        await self._sessions.flush()
+        return len(self._sessions)
+
+    def session_count(self) -> int:
+        return len(self._sessions)
+
     def end_all_sessions(self) -> None:
         self._sessions.keep_only(set())
 

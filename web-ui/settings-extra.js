@@ -113,3 +113,18 @@ export async function waitForBox(status, limitMs = 300000) {
   }
   status.textContent = "The box has not come back after 5 minutes. Check its power and network, then reload.";
 }
+
+// Logged-in devices: sessions survive restarts, so a lost phone stays logged in until revoked.
+export async function devicesCard() {
+  const err = errorBox();
+  const note = h("p", { class: "note", role: "status" });
+  const count = h("strong", {}, String((await get("/sessions")).count));
+  const button = h("button", { type: "button", class: "secondary" }, "Log out all other devices");
+  button.addEventListener("click", () => attempt(err, button, async () => {
+    const left = await post("/sessions/end-others");
+    count.textContent = String(left.count);
+    note.textContent = "Every other device is logged out.";
+  }));
+  return h("section", { class: "card", id: "devices" }, h("h3", {}, "Logged-in devices"),
+    h("p", {}, "Devices logged in now: ", count), err, note, button);
+}

@@ -5,7 +5,7 @@ import { progress } from "./charts.js";
 import { errorBox, field, h, kv, replace } from "./dom.js";
 import { bytes, pct } from "./format.js";
 import { disconnectLive } from "./dashboard.js";
-import { backupCard, drivesCard, notifyCard, waitForBox } from "./settings-extra.js";
+import { backupCard, devicesCard, drivesCard, notifyCard, waitForBox } from "./settings-extra.js";
 
 function form(title, fields, submitLabel, action, extra = null) {
   const err = errorBox();
@@ -85,6 +85,7 @@ export async function showSettings(root) {
       return "Password changed. Other devices were logged out.";
     }),
     drivesCard(), backupCard(), await notifyCard().catch((err) => h("p", { class: "error" }, err.message)),
+    await devicesCard().catch((err) => h("p", { class: "error" }, err.message)),
     h("section", { class: "card" }, h("h3", {}, "Logs"), logs),
     update, resetForm);
 

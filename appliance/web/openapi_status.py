@@ -41,6 +41,7 @@ def register(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
             "mail_to": {"type": "string", "maxLength": 256},
         }, minProperties=1),
         "Empty": _obj({}),
+        "Sessions": _obj({"count": _INT}),
     })
     paths.update({
         "/summary": {"get": _op("The top card: earning?, next, earned, what needs the person", "Summary",
@@ -49,6 +50,8 @@ def register(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
             "get": _op("Notification settings (never the SMTP password)", "Notify", errors=(503,)),
             "patch": _op("Change notification settings", "Notify", "NotifyPatch", errors=(503, 504)),
         },
+        "/sessions": {"get": _op("How many devices are logged in", "Sessions")},
+        "/sessions/end-others": {"post": _op("Log out every other device", "Sessions", "Empty")},
         "/notify/test": {"post": _op("Send a test notification now", "Deliveries", "Empty",
                                      errors=(503, 504))},
     })

@@ -1,5 +1,6 @@
-"""``/api/v1`` handlers of the top card and of notifications: the status summary, and reading,
-changing and testing the person's notification settings. Each validates and delegates."""
+"""``/api/v1`` handlers of the top card, of notifications and of the logged-in devices: the status
+summary; reading, changing and testing the person's notification settings; how many devices are
+logged in, and logging out all others. Each validates and delegates."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from aiohttp import web
 
 from appliance.notify.service import NotifyService
 from appliance.web._http import ApiError, call, ok, read_json, to_plain
+from appliance.web.routes import AUTH, COOKIE
 from appliance.web.services import SERVICES, AppServices
 
 routes = web.RouteTableDef()
@@ -53,3 +55,14 @@ async def notify_test(request: web.Request) -> web.Response:
     await read_json(request, "Empty")
     deliveries = await call(_notify(request).test(), _svc(request).call_timeout)
     return web.json_response({"deliveries": to_plain(deliveries)})
+
+
+@routes.get("/api/v1/sessions")
+async def sessions(request: web.Request) -> web.Response:
+    return web.json_response({"count": request.app[AUTH].session_count()})
+
+
+@routes.post("/api/v1/sessions/end-others")
+async def end_other_sessions(request: web.Request) -> web.Response:
+    await read_json(request, "Empty")
+    return web.json_response({"count": await request.app[AUTH].end_other_sessions(request.cookies[COOKIE])})

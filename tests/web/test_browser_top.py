@@ -113,6 +113,12 @@ async def test_notifications_from_settings(page: Any, api: Api, world: World, nt
     await backup.get_by_label("Backup password").fill("abc")
     await backup.get_by_role("button", name="Download backup").click()
     await expect(backup.get_by_role("alert")).to_contain_text("at least 8 characters")
+    # sessions outlive restarts, so a lost phone is logged out from here
+    devices = page.locator("#devices")
+    await expect(devices).to_contain_text("Devices logged in now: 2")  # this page and the test's client
+    await devices.get_by_role("button", name="Log out all other devices").click()
+    await expect(devices).to_contain_text("Devices logged in now: 1")
+    assert (await api.call("GET", "/api/v1/settings"))[0] == 401
     await fits_the_phone(page)
     await shot(page, "top-4-settings")
 

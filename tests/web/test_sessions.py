@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from appliance.auth import Auth
-from tests.web.conftest import Clock
+from appliance.web import create_app
+from tests.web.conftest import PASSWORD, Api, Clock, World
 from tests.web.test_auth import make
 
 
@@ -75,3 +77,15 @@ async def test_default_clock_is_wall_time(tmp_path: Path) -> None:
     saved = json.loads((tmp_path / "sessions.json").read_text())["sessions"]
     assert abs(session.created - saved[-1]["created"]) < 1
     assert session.created > 1_600_000_000
+
+
+async def test_log_out_all_other_devices(admin: Api, world: World, aiohttp_client: Any) -> None:
+    other = Api(await aiohttp_client(create_app(world.services, auth=world.auth)))
+    status, _ = await other.call("POST", "/api/v1/auth/login", {"password": PASSWORD})
+    assert status == 200 and (await other.call("GET", "/api/v1/settings"))[0] == 200
+    assert (await admin.call("GET", "/api/v1/sessions"))[1] == {"count": 2}
+    assert (await admin.call("POST", "/api/v1/sessions/end-others", {}))[1] == {"count": 1}
+    assert (await other.call("GET", "/api/v1/settings"))[0] == 401  # the lost phone is out
+    assert (await admin.call("GET", "/api/v1/settings"))[0] == 200  # this one stays
+    stored = json.loads((world.state / "sessions.json").read_text())["sessions"]
+    assert len(stored) == 1  # and stays out after a restart
