@@ -204,7 +204,8 @@ export function connectLive(handlers) {
   es.addEventListener("error", () => {
     if (source !== es) return;
     stale(live);
-    if (es.readyState === EventSource.CLOSED && !retry) retry = setTimeout(() => probe(handlers), RETRY_MS);
+    // refused for good (an HTTP error): ask at once whether the session still holds
+    if (es.readyState === EventSource.CLOSED && !retry) retry = setTimeout(() => probe(handlers), 0);
   });
   es.addEventListener("snapshot", (e) => {
     fresh(live);

@@ -102,14 +102,14 @@ export async function notifyCard() {
 // (never into the browser's "can't be reached" page).
 export async function waitForBox(status, limitMs = 300000) {
   const end = Date.now() + limitMs;
-  await new Promise((r) => setTimeout(r, 2000));
+  await new Promise((r) => setTimeout(r, 1000));
   while (Date.now() < end) {
     try { // answered with no password set: the reset box is back, in set-up
       const resp = await fetch("/api/v1/onboarding", { cache: "no-store" });
       if (resp.ok && !(await resp.json()).password_set) { location.replace("/"); return; }
     } catch { /* still restarting */ }
     status.textContent = "The box is restarting… this page reloads by itself when it is back.";
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 1000));
   }
   status.textContent = "The box has not come back after 5 minutes. Check its power and network, then reload.";
 }

@@ -201,13 +201,14 @@ class JobManager:
         rate = await self._rate(s.scrypt_n)
         plan = await asyncio.to_thread(make_plan, job.volume.datadir, s.labels_per_unit, s.free_margin,
                                        units, rate)
-        # The CPU is shared: every drive still being prepared takes its part of the measured rate,
-        # so this one is done once all of their remaining labels and its own are written.
+        # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
+        # one is done each other drive writes as many labels as this one (or all of its own, if
+        # fewer): the measured rate has to cover the sum of those, not this drive's labels alone.
         others = [j for d, j in self._jobs.items() if d != drive_id and j.snap.total > j.snap.position
                   and j.snap.state in (JobState.PLANNING, JobState.INITIALIZING, JobState.PAUSED)]
         if others and rate:
-            left = sum(j.snap.total - j.snap.position for j in others)
-            labels = plan.num_units * plan.labels_per_unit + left
+            mine = plan.num_units * plan.labels_per_unit
+            labels = mine + sum(min(mine, j.snap.total - j.snap.position) for j in others)
             plan = dataclasses.replace(plan, eta_seconds=labels / rate, shared_with=len(others))
         return plan
 
