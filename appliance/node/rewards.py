@@ -1,7 +1,8 @@
 """What each identity has earned: the layer rewards the gateway reports for it.
 
-A light node keeps no state of accounts; its full-node peer (the gateway) does, like go-spacemesh's
-``RewardService`` (``api/grpcserver/v2alpha1/reward.go``) lists rewards by smesher. The watcher asks
+A light node keeps no state of accounts; its full-node peer (the gateway) does, as go-spacemesh's
+``RewardService.List`` filters rewards by smesher (``api/grpcserver/v2alpha1/reward.go`` @
+cc65f271f3e21b519532f2924ab227ccf352c2de: layer, coinbase, total and layer reward). The watcher asks
 ``GET /rewards/{node_id}`` once a layer per identity, keeps the last good answer, and never lets a
 bad or missing reply erase what was already shown (an unreachable gateway leaves the totals as they
 were and says since when they are stale).
