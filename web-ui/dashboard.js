@@ -11,7 +11,10 @@ import { renderSummary } from "./summary.js";
 
 const history = new Map(); // drive id → [[time, percent], …] seen while this page is open
 
+const driveOf = new Map(); // identity (node id) → the drive holding its PoST data, in words
+
 function drivesView(drives) {
+  for (const d of drives) if (d.node_id) driveOf.set(d.node_id, `${d.model} ${d.serial}`);
   if (!drives.length) return [h("p", { class: "error" }, "No drive found. Plug a USB drive into the box.")];
   return drives.map((d) => {
     if (d.job && d.job.labels_total) {
@@ -106,6 +109,7 @@ function identityView(i, several) {
     h(several ? "h4" : "h3", {}, "Eligible layers"),
     h("p", {}, i.eligible_layers.length ? i.eligible_layers.map((l) => l.toLocaleString("en")).join(", ") : "None this epoch."),
     several ? null : h("p", { class: "muted small" }, `Node ${short}…`),
+    driveOf.has(i.node_id) ? h("p", { class: "muted small" }, `PoST data on ${driveOf.get(i.node_id)}`) : null,
   ];
 }
 

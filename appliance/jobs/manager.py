@@ -223,7 +223,9 @@ class JobManager:
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
         datadir = job.volume.datadir
-        own = (datadir / STATE_FILE).exists() or not _has_labels(datadir)
+        # A dataset this box started on an empty drive is its own even before the first commit
+        # wrote the state file (labels already on disk, no sidecar yet: a window of a few seconds).
+        own = (datadir / STATE_FILE).exists() or not _has_labels(datadir) or not job.volume.has_data
         if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
             raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
                                   "fixed (format the drive to start over)")
