@@ -86,8 +86,10 @@ export function spaceCard(d, onChange) {
   const eta = h("p", { id: `${id}-eta`, "aria-live": "polite" }, "…");
   const use = h("button", { type: "button" }, "Use this space");
   let seq = 0;
+  let shown = null; // the amount the text below describes
 
   async function estimate(amount) {
+    shown = amount;
     const mine = ++seq;
     const got = await attempt(err, null, () =>
       post(`/drives/${encodeURIComponent(d.id)}/estimate`, { size_bytes: amount * unit }));
@@ -96,9 +98,14 @@ export function spaceCard(d, onChange) {
       got.eta_seconds === null
         ? " — the box is still measuring its speed; the time to prepare shows once it is known."
         : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}`
-          + (got.shared_with ? ` for all drives together: ${plural(got.shared_with, "other drive")} being prepared share it.` : "."));
+          + (got.shared_with ? `, shared with ${plural(got.shared_with, "other drive")}.` : "."));
   }
-  const changed = (src, other) => { other.value = src.value; estimate(Number(src.value)); };
+  // Only a new amount is estimated again: a blur that "changes" nothing must not rewrite the text
+  // (and move the button) under the finger that is pressing "Use this space".
+  const changed = (src, other) => {
+    other.value = src.value;
+    if (Number(src.value) !== shown) estimate(Number(src.value));
+  };
   slider.addEventListener("change", () => changed(slider, number));
   slider.addEventListener("input", () => { number.value = slider.value; });
   number.addEventListener("change", () => changed(number, slider));
@@ -108,7 +115,8 @@ export function spaceCard(d, onChange) {
   }));
   estimate(start);
   return h("section", { class: "card", "aria-label": `Space on ${d.model} ${d.serial}` },
-    driveTitle(d), driveFacts(d), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
+    driveTitle(d), h("p", { class: "muted small" }, `Serial ${d.serial} · ${bytes(d.size_bytes)}`
+      + (d.node_id ? ` · identity ${d.node_id.slice(0, 8)}…` : "")), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
     h("div", { class: "row" }, slider, number), eta,
     d.allocated_bytes ? h("p", { class: "note" }, `In use: ${bytes(d.allocated_bytes)}`) : null,
     use, err);
