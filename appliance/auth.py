@@ -5,9 +5,8 @@ Hashing and verifying are deliberately slow (that is the point of argon2id), so 
 thread, one at a time: a flood of login attempts can neither block the loop nor make the box allocate
 many argon2 buffers at once. Failed attempts are limited per client, counted atomically, and a
 locked-out client is refused *before* any hashing happens; guessing spread over many addresses slows
-the checks down instead of locking the owner out (:mod:`appliance.auth_limit`). Sessions live in
-memory: a restart asks the person to log in again, which is the safe default for a box anyone on
-the LAN can reach.
+the checks down instead of locking the owner out (:mod:`appliance.auth_limit`). Sessions are kept on
+disk (:mod:`appliance.sessions`: digests only, expiring, revocable), so a restart does not log out.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import nacl.exceptions
@@ -28,6 +26,8 @@ import nacl.pwhash
 from appliance.auth_device import DeviceTokens
 from appliance.auth_limit import LoginLimiter
 from appliance.auth_limit import RateLimitedError as _RateLimited
+from appliance.sessions import Session as Session
+from appliance.sessions import SessionStore
 from appliance.system.files import atomic_write_json
 
 MAX_SESSIONS = 64  # bounded memory: the oldest session goes first
@@ -75,12 +75,6 @@ def _encoded(password: object) -> bytes | None:
         return None
 
 
-@dataclass
-class Session:
-    token_hash: bytes
-    csrf: str
-    created: float
-    last_seen: float
 
 
 class Auth:
@@ -90,20 +84,21 @@ class Auth:
     def __init__(
         self,
         state_dir: str | Path,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         idle_timeout: float = 12 * 3600.0,
         max_age: float = 7 * 24 * 3600.0,
         opslimit: int = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE,
         memlimit: int = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE,
     ) -> None:
         self.path = Path(state_dir) / AUTH_FILE
-        self.clock = clock
+        self.clock = clock or time.monotonic
         self.idle_timeout, self.max_age = idle_timeout, max_age
         self.opslimit, self.memlimit = opslimit, memlimit
         self.limiter = LoginLimiter(clock)
         self.devices = DeviceTokens(self.path.parent)
         self._claimed = False  # onboarding's first password is being stored (see set_initial_password)
-        self._sessions: dict[bytes, Session] = {}
+        # sessions outlive the process: wall-clock times (an injected clock drives both in tests)
+        self._sessions = SessionStore(state_dir, clock or time.time, idle_timeout, max_age)
         self._hash_lock = asyncio.Lock()
         self._hash: bytes | None = self._load()
 
@@ -174,11 +169,15 @@ class Auth:
             await self._store(password)
         finally:
             self._claimed = False
-        return self._new_session()
+        return await self._saved(self._new_session())
 
     async def login(self, client: str, password: str, device: str | None = None) -> tuple[str, Session]:
         await self.verify(client, password, device)
-        return self._new_session()
+        return await self._saved(self._new_session())
+
+    async def _saved(self, made: tuple[str, Session]) -> tuple[str, Session]:
+        await self._sessions.flush()  # on disk before the cookie is handed out
+        return made
 
     async def change_password(
         self, client: str, token: str, old: str, new: str, device: str | None = None
@@ -187,16 +186,16 @@ class Auth:
         check_policy(new)
         await self.verify(client, old, device)
         await self._store(new)
-        keep = _digest(token)
-        self._sessions = {k: v for k, v in self._sessions.items() if k == keep}
+        self._sessions.keep_only({_digest(token)})
+        await self._sessions.flush()
 
     def _new_session(self) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
-        now = self.clock()
+        now = self._sessions.clock()
         while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.pop(min(self._sessions, key=lambda k: self._sessions[k].last_seen))
+            self._sessions.remove(self._sessions.oldest())
         session = Session(_digest(token), secrets.token_urlsafe(32), now, now)
-        self._sessions[session.token_hash] = session
+        self._sessions.add(session)
         return token, session
 
     def session(self, token: str | None, touch: bool = True) -> Session | None:
@@ -208,20 +207,29 @@ class Auth:
         session = self._sessions.get(key)
         if session is None:
             return None
-        now = self.clock()
-        if now - session.last_seen > self.idle_timeout or now - session.created > self.max_age:
-            del self._sessions[key]
+        if self._sessions.expired(session):
+            self._sessions.remove(key)
             return None
         if touch:
-            session.last_seen = now
+            session.last_seen = self._sessions.clock()
+            self._sessions.touched(session)
         return session
 
     def logout(self, token: str | None) -> None:
         if token:
-            self._sessions.pop(_digest(token), None)
+            self._sessions.remove(_digest(token))
+
+    async def end_other_sessions(self, token: str) -> int:
+        """Logs out every other device (a lost phone); returns how many sessions remain (1)."""
+        self._sessions.keep_only({_digest(token)})
+        await self._sessions.flush()
+        return len(self._sessions)
+
+    def session_count(self) -> int:
+        return len(self._sessions)
 
     def end_all_sessions(self) -> None:
-        self._sessions.clear()
+        self._sessions.keep_only(set())
 
     @staticmethod
     def csrf_ok(session: Session, presented: str | None) -> bool:

@@ -33,6 +33,7 @@ from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.status.history import with_misses
 from appliance.supervision import Supervisor
 from appliance.system.files import atomic_write_json, atomic_write_text
 from appliance.web import services as ws
@@ -150,7 +151,8 @@ def identity_view(ident: IdentityStatus) -> ws.IdentityView:
                             for r in ident.poet_registrations],
         last_proof_seconds=ident.last_proof_seconds,
         cycle_gap_budget_seconds=ident.cycle_gap_budget_seconds,
-        atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at) for a in ident.atx_history],
+        atx_history=[ws.AtxRecord(a.epoch, a.grade, a.published_at, a.reason)
+                     for a in with_misses(ident.atx_history, ident.epoch)],
         next_deadline=ident.next_deadline, next_deadline_what=ident.next_deadline_what,
         eligible_layers=list(ident.eligible_layers), proposals_published=ident.proposals_published,
     )
@@ -342,7 +344,8 @@ class Extras:
         # test run would reach a real LAN.
         self.discovery = DiscoveryManager(
             DiscoveryConfig(box_short_id(self.layout), self.config.listen_port,
-                            interfaces=None if self.announce else ()),
+                            interfaces=None if self.announce else (),
+                            host_name=self._box_name()),
             self.bus,
         )
         try:
@@ -350,6 +353,11 @@ class Extras:
             self.started.append(self.discovery)
         except Exception as exc:  # a box without a LAN still smeshes; the UI shows why
             log.error("mDNS announcement failed: %s", exc)
+
+    def _box_name(self) -> str:
+        """The name the person chose in Settings ("smeshbox" until then): http://NAME.local."""
+        settings = self.settings
+        return getattr(getattr(settings, "current", None), "hostname", "") or "smeshbox"
 
     async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
         from appliance.jobs.webview import DrivesView
@@ -377,6 +385,7 @@ class Extras:
             health=self.health,
             nodemode=self.nodemode.service if self.nodemode else None,  # type: ignore[attr-defined]
         )
+        services.summary, services.notify = await self._start_status(drives, jobs, services)
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
         if self.config.helpers.host:
             from appliance.web.peers import enable_helpers
@@ -389,6 +398,30 @@ class Extras:
             cap = min(cap, self.web_connection_cap)
         limits = ConnectionLimits(cap, min(self.config.web_max_per_client, cap))
         return await serve(app, self.config.listen_host, self.config.listen_port, limits)
+
+    async def _start_status(self, drives: object, jobs: object, services: ws.AppServices) -> tuple:
+        """The top card's answers for this mode, and the notifications built on them."""
+        from appliance.notify import conditions
+        from appliance.notify.manager import NotifyManager
+        from appliance.status.lightnode import LightNodeSummary
+
+        supervisor = self.supervisor
+        assert supervisor is not None
+        summary = LightNodeSummary(drives.snapshot, jobs.snapshot, supervisor.snapshot)  # type: ignore[attr-defined]
+
+        def last_update() -> tuple[str, str, str, str] | None:
+            last = services.update.status().last_result
+            return (last.from_version, last.to_version, last.outcome, last.reason) if last else None
+
+        notify = NotifyManager(self.layout.root / "web", self.bus, [
+            conditions.problems(summary.summary),
+            conditions.init_progress(jobs.snapshot),  # type: ignore[attr-defined]
+            conditions.undervoltage(lambda: bool(self.hw and self.hw.snapshot().undervoltage)),  # type: ignore[attr-defined]
+            conditions.update_result(last_update),
+        ])
+        await notify.start()
+        self.started.append(notify)
+        return summary, notify
 
     async def _screen(self, jobs: object) -> None:
         """Keeps the OLED's status screen (name, IP, URL as QR, state) in step with the box."""

@@ -23,6 +23,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "redis": ("peers",),
     "pyopencl": ("peers",),
     "ijson": ("node",),
+    "smtplib": ("notify",),
 }
 
 

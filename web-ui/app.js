@@ -62,6 +62,7 @@ async function start() {
   return route();
 }
 
+window.__smeshboxStarted = true; // boot.js: the modules loaded
 window.addEventListener("hashchange", () => { if (!nav.hidden) route(); });
 window.addEventListener("smeshbox:unauthenticated", () => showLogin("Your session ended; log in again."));
 document.getElementById("logout").addEventListener("click", async () => {

@@ -21,7 +21,8 @@ export function driveTitle(d) {
 
 export function driveFacts(d) {
   return kv([["Serial", d.serial], ["Size", bytes(d.size_bytes)],
-    ...(d.allocated_bytes ? [["PoST space", bytes(d.allocated_bytes)]] : [])]);
+    ...(d.allocated_bytes ? [["PoST space", bytes(d.allocated_bytes)]] : []),
+    ...(d.node_id ? [["Identity", `${d.node_id.slice(0, 16)}…`]] : [])]);
 }
 
 export function initView(d) {
@@ -56,6 +57,7 @@ export function chooseCard(d, onChange) {
     replace(confirmBox,
       h("p", {}, h("strong", {}, "Everything on this drive will be erased: "),
         `${d.model}, serial ${d.serial}, ${bytes(d.size_bytes)}.`),
+      d.reason ? h("p", {}, h("strong", {}, "On it now: "), d.reason) : null,
       h("label", { class: "check", for: tick.id }, tick,
         `Yes, erase ${d.model} (serial ${d.serial}, ${bytes(d.size_bytes)})`),
       erase);
@@ -84,8 +86,10 @@ export function spaceCard(d, onChange) {
   const eta = h("p", { id: `${id}-eta`, "aria-live": "polite" }, "…");
   const use = h("button", { type: "button" }, "Use this space");
   let seq = 0;
+  let shown = null; // the amount the text below describes
 
   async function estimate(amount) {
+    shown = amount;
     const mine = ++seq;
     const got = await attempt(err, null, () =>
       post(`/drives/${encodeURIComponent(d.id)}/estimate`, { size_bytes: amount * unit }));
@@ -93,9 +97,15 @@ export function spaceCard(d, onChange) {
     replace(eta, h("strong", {}, `${bytes(got.size_bytes)} (${plural(got.num_units, "unit")})`),
       got.eta_seconds === null
         ? " — the box is still measuring its speed; the time to prepare shows once it is known."
-        : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}.`);
+        : ` — about ${duration(got.eta_seconds)} to prepare on this box, measured at ${rate(got.labels_per_second)}`
+          + (got.shared_with ? `, shared with ${plural(got.shared_with, "other drive")}.` : "."));
   }
-  const changed = (src, other) => { other.value = src.value; estimate(Number(src.value)); };
+  // Only a new amount is estimated again: a blur that "changes" nothing must not rewrite the text
+  // (and move the button) under the finger that is pressing "Use this space".
+  const changed = (src, other) => {
+    other.value = src.value;
+    if (Number(src.value) !== shown) estimate(Number(src.value));
+  };
   slider.addEventListener("change", () => changed(slider, number));
   slider.addEventListener("input", () => { number.value = slider.value; });
   number.addEventListener("change", () => changed(number, slider));
@@ -105,7 +115,8 @@ export function spaceCard(d, onChange) {
   }));
   estimate(start);
   return h("section", { class: "card", "aria-label": `Space on ${d.model} ${d.serial}` },
-    driveTitle(d), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
+    driveTitle(d), h("p", { class: "muted small" }, `Serial ${d.serial} · ${bytes(d.size_bytes)}`
+      + (d.node_id ? ` · identity ${d.node_id.slice(0, 8)}…` : "")), h("label", { for: id }, `Space on ${d.model} (${unitName}, up to ${max})`),
     h("div", { class: "row" }, slider, number), eta,
     d.allocated_bytes ? h("p", { class: "note" }, `In use: ${bytes(d.allocated_bytes)}`) : null,
     use, err);

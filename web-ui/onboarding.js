@@ -1,10 +1,11 @@
 // Onboarding, shown only until it is done: password → how the box earns → reward address (or, with
 // the person's own node, the node) → drives → space → identity backup (or the key hand-off to the
 // node) → finish. Each step is one request; the server validates, this shows its answer.
-import { attempt, get, patch, post, request } from "./api.js";
+import { attempt, get, patch, post } from "./api.js";
 import { errorBox, field, h, replace } from "./dom.js";
 import { chooseCard, spaceCard, usable } from "./drives.js";
 import { earnChoice, handoff, nodeForm, nodeMode } from "./nodemode.js";
+import { backupFields } from "./settings-extra.js";
 
 const LIGHT_STEPS = ["Password", "How the box earns", "Reward address", "Drives", "Space", "Identity backup"];
 const NODE_STEPS = ["Password", "How the box earns", "Your node", "Drives", "Space", "Identity hand-off"];
@@ -115,17 +116,12 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
   function identityStep() {
     const err = errorBox();
     const note = h("p", { class: "note", role: "status" });
-    const [w1, pass] = field("Backup password", { type: "password", autocomplete: "new-password" },
-      "Protects the backup file: at least 12 characters. Keep it apart from the file; without it the backup cannot be opened.");
-    const [w0, admin] = field("Admin password", { type: "password", autocomplete: "current-password" },
-      "The box asks for it again before any key leaves it.");
+    const backup = backupFields();
     const download = h("button", { type: "button" }, "Download backup");
+    let saved = false;
     download.addEventListener("click", () => attempt(err, download, async () => {
-      const body = { password: pass.value, admin_password: admin.value };
-      const blob = await request("POST", "/identity/backup", body, { raw: true });
-      admin.value = "";
-      const a = h("a", { href: URL.createObjectURL(blob), download: "smeshbox-identity.backup" });
-      document.body.append(a); a.click(); a.remove();
+      await backup.download();
+      saved = true;
       note.textContent = "Backup downloaded. Keep it somewhere safe.";
     }));
     const [w2, file] = field("Backup file", { type: "file", accept: ".backup,application/octet-stream" });
@@ -138,12 +134,18 @@ export async function showOnboarding(root, { passwordSet, done: finished }) {
       const { node_ids } = await post("/identity/restore", { password: rpass.value, backup });
       note.textContent = `Restored ${node_ids.length} ${node_ids.length === 1 ? "identity" : "identities"}.`;
     }));
+    let warned = false;
     const finish = () => attempt(err, document.getElementById("next"), async () => {
+      if (!saved && !warned) {
+        warned = true;
+        document.getElementById("next").textContent = "Finish without a backup";
+        throw new Error("No backup yet: if the box's SD card fails, its identities are lost. Download a backup, or finish anyway (Settings can make one later).");
+      }
       await post("/onboarding/complete");
       finished();
     });
     frame("Back up the identity", "Each drive's PoST data has its own identity key. Download an encrypted backup — or restore one from another box.",
-      h("section", { class: "card" }, h("h3", {}, "Back up"), w1, w0, download),
+      h("section", { class: "card" }, h("h3", {}, "Back up"), ...backup.fields, download),
       h("section", { class: "card" }, h("h3", {}, "Restore"), w2, w3, restore),
       note, err, nav(finish, "Finish set-up"));
   }

@@ -1,9 +1,12 @@
-// Settings: reward address, PoET/gateway servers, host name, password, logs, updates, factory reset.
+// Settings: reward address, PoET/gateway servers, host name, password, drives, identity backup,
+// notifications, logs, updates, factory reset.
 import { attempt, get, patch, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, field, h, kv, replace } from "./dom.js";
 import { bytes, pct } from "./format.js";
 import { nodeModeSettings } from "./nodemode.js";
+import { disconnectLive } from "./dashboard.js";
+import { backupCard, devicesCard, drivesCard, notifyCard, waitForBox } from "./settings-extra.js";
 
 function form(title, fields, submitLabel, action, extra = null) {
   const err = errorBox();
@@ -69,7 +72,10 @@ export async function showSettings(root) {
     attempt(resetErr, resetBtn, async () => {
       if (!keys.value) throw new Error("Choose whether to keep or wipe the identity keys.");
       await post("/factory-reset", { confirm: confirmText.value.trim(), identities: keys.value });
-      location.reload();
+      disconnectLive(); // the sessions are gone: no login prompt while the box restarts
+      const status = h("p", { class: "note", role: "status" }, "Resetting… the box restarts.");
+      replace(root, h("h2", {}, "Factory reset"), status);
+      await waitForBox(status);
     });
   });
 
@@ -84,6 +90,8 @@ export async function showSettings(root) {
       oldpw.value = newpw.value = "";
       return "Password changed. Other devices were logged out.";
     }),
+    drivesCard(), backupCard(), await notifyCard().catch((err) => h("p", { class: "error" }, err.message)),
+    await devicesCard().catch((err) => h("p", { class: "error" }, err.message)),
     h("section", { class: "card" }, h("h3", {}, "Logs"), logs),
     update, resetForm);
 

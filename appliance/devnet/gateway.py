@@ -30,6 +30,7 @@ from appliance.devnet._web import Reject as _Reject
 from appliance.devnet._web import fault_middleware, json_handler
 from appliance.devnet.faults import GatewayFaults
 from appliance.devnet.gowire import GoAtxV1, GoAtxV2, GoBallot, GoPoetProofMessage, GoProposal, WireError, b3
+from appliance.devnet.rewards import LayerLedger
 from appliance.node import ecvrf
 from appliance.node.clock import LayerClock, TimeSource
 
@@ -155,6 +156,7 @@ class DevnetGateway:
         self.faults = GatewayFaults()
         self._verify_post = post_verifier or _real_post_verifier
         self.admin_hooks: dict[str, Callable[[Any], Awaitable[Any]]] = {}
+        self.ledger = LayerLedger(clock.config.layers_per_epoch)  # rewards by the network's formula
 
     # ---- HTTP
     def app(self) -> web.Application:
@@ -173,6 +175,7 @@ class DevnetGateway:
         r.add_get("/proposal/template/{layer}/{node_id}", self._wrap(self._template))
         r.add_post("/admin/{what}", self._admin)
         r.add_get("/admin/report", self._wrap(self._report))
+        r.add_get("/rewards/{node_id}", self._wrap(self._rewards))
         return app
 
     def _wrap(self, fn):
@@ -474,6 +477,13 @@ class DevnetGateway:
             )
         except VerifyError as exc:
             raise _Reject(400, f"invalid VRF nonce: {exc}") from None
+
+    async def _rewards(self, request: web.Request) -> dict[str, Any]:
+        node_id = _hex(request.match_info["node_id"], 32)
+        self.ledger.settle(self.state.proposals, self.state.atxs, self.state.ballots,
+                           self.clock.layer_at(self.time.now()))
+        return {"rewards": [{"layer": r.layer, "coinbase": r.coinbase.hex(), "total_reward": r.total_reward,
+                             "layer_reward": r.layer_reward} for r in self.ledger.of(node_id)]}
 
     # ---- epochs and proposals
     def beacon(self, epoch: int) -> bytes:

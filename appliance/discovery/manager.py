@@ -3,9 +3,10 @@
 Two services share one instance label, "Smeshbox <short id>": ``_smeshbox._tcp`` (TXT: version, node,
 api) for our own tools and ``_http._tcp`` (TXT: path) for any network browser. Each is probed with
 ``allow_name_change``, so a second box with the same label becomes "Smeshbox <id>-2"; the name
-actually taken is in ``snapshot()`` for the UI. The SRV target is a per-instance host name
-(``smeshbox-<id>.local``, renamed along), answered by zeroconf itself: the bare ``smeshbox.local``
-belongs to the OS's one mDNS responder (avahi or systemd-resolved) and is never claimed here.
+actually taken is in ``snapshot()`` for the UI. The SRV target is the box's host name:
+``host_name.local`` (``smeshbox.local``, as the README promises) when nobody else on the LAN answers
+for it — or only this box's own OS responder (avahi) does — else ``host_name-2.local`` and so on;
+without a ``host_name`` a per-instance ``smeshbox-<id>.local`` (renamed along with the label).
 
 The announced addresses follow the network: a netlink watcher (plus a slow poll as a fallback)
 re-reads the interfaces, moves zeroconf's sockets with ``async_update_interfaces`` and re-announces
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from zeroconf import IPVersion
+from zeroconf import AddressResolverIPv4, IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from appliance import __version__
@@ -42,6 +43,8 @@ SMESHBOX_TYPE = "_smeshbox._tcp.local."
 HTTP_TYPE = "_http._tcp.local."
 SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,16}$")
 MAX_LABEL = 63  # DNS label limit, in UTF-8 bytes
+MAX_HOST_TRIES = 9
+HOST_QUERY_MS = 1500  # a free name is one nobody answers within this (three mDNS queries)
 
 State = Literal["stopped", "starting", "announced", "no_network", "failed"]
 
@@ -54,6 +57,9 @@ class DiscoveryConfig:
     api_path: str = "/api/v1"
     interfaces: tuple[str, ...] | None = None  # explicit interface names; None = every LAN one
     label_prefix: str = "Smeshbox"
+    # The name a person types (README: http://smeshbox.local): taken when free on the LAN (or held
+    # by this box's own OS responder), else "<name>-2", "-3", ...; None: a per-instance host name.
+    host_name: str | None = None
     poll_s: float = 30.0  # fallback re-scan when netlink is unavailable or misses something
     settle_s: float = 0.3  # addresses arrive in bursts (DHCP): re-scan once it is quiet
 
@@ -204,7 +210,7 @@ class DiscoveryManager:
             smeshbox = self._info(SMESHBOX_TYPE, self.config.label, "probe.local.", addresses)
             await zc.zeroconf.async_check_service(smeshbox, allow_name_change=True)
             label = _instance_label(smeshbox)
-            server = f"{host_label(label)}.local."
+            server = await self._free_host(zc, addresses) or f"{host_label(label)}.local."
             smeshbox = self._info(SMESHBOX_TYPE, label, server, addresses)
             http = self._info(HTTP_TYPE, label, server, addresses)
             await zc.zeroconf.async_check_service(http, allow_name_change=True)
@@ -220,6 +226,24 @@ class DiscoveryManager:
             renamed=label != self.config.label, hostname=server.rstrip("."),
             interfaces=[i.name for i in chosen], addresses=addresses, error=None,
         )  # fmt: skip
+
+    async def _free_host(self, zc: AsyncZeroconf, addresses: list[str]) -> str | None:
+        """The first of ``name.local``, ``name-2.local``, ... that nobody else answers for. A name
+        answered with this box's own addresses (the OS's mDNS responder, avahi on the image, holds
+        the same name) counts as ours: identical records are no conflict (RFC 6762 §9)."""
+        base = self.config.host_name
+        if not base:
+            return None
+        for n in range(1, MAX_HOST_TRIES + 1):
+            name = f"{base}.local." if n == 1 else f"{base}-{n}.local."
+            resolver = AddressResolverIPv4(name)
+            if not await resolver.async_request(zc.zeroconf, HOST_QUERY_MS):
+                return name  # nobody answered: free
+            if set(resolver.parsed_addresses(IPVersion.V4Only)) & set(addresses):
+                return name
+            log.info("%s is taken on the LAN by %s", name.rstrip("."),
+                     ", ".join(resolver.parsed_addresses(IPVersion.V4Only)))
+        return None
 
     async def _move(self, chosen: list[Interface], addresses: list[str]) -> None:
         assert self._zc is not None

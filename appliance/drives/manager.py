@@ -97,9 +97,15 @@ def _metadata_node_id(datadir: Path) -> bytes:
     return node_id
 
 
-def _free_bytes(path: Path) -> int | None:
+def _size_words(n: int | None) -> str:
+    if n is None:
+        return "unknown space"
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def _free_bytes(path: Path, which: str = "free") -> int | None:
     try:
-        return shutil.disk_usage(path).free
+        return getattr(shutil.disk_usage(path), which)
     except OSError:
         return None
 
@@ -380,14 +386,19 @@ class DriveManager:
             except ToolError as exc:
                 with contextlib.suppress(OSError):
                     target.rmdir()
-                return f"{dev}: cannot be mounted ({exc})"
+                # the tool's own words (naming dmesg(1) etc.) go to the log, not to the person
+                log.warning("%s: %s", devnode, exc)
+                return f"{dev}: {fs_type} '{label or 'no label'}' cannot be read (damaged, or unclean)"
         datadir = find_datadir(target)
         record = self._records.get(fs_uuid)
         ours = label == ops.FS_LABEL and (record is not None or not user_files(target))
         if datadir is None and not ours:
             files = user_files(target)
+            used = await asyncio.to_thread(_free_bytes, target, "used")
             await self._unmount(target)
-            return f"{dev}: {fs_type} filesystem of another use ({len(files)} item(s) at the top)"
+            # what erasing would destroy, in the words the person knows the drive by
+            return (f"{dev}: {fs_type} '{label or 'no label'}', {_size_words(used)} used, "
+                    f"{len(files)} item(s) at the top")
         drive.fs_uuid, drive.volume_dev = fs_uuid, dev
         known_here = record is not None
         try:

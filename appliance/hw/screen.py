@@ -16,6 +16,7 @@ from appliance.hw.ssd1306 import HEIGHT, PAGES, WIDTH
 
 QR_BORDER = 2  # modules of quiet zone; the spec's 4 does not fit, 2 scans fine on a lit background
 FONT_SIZES = (11, 10, 9, 8, 7)
+_QR_ALNUM = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,21 @@ def _fit_font(
     return font, text + "…"  # type: ignore[return-value]
 
 
+def qr_text(url: str) -> str:
+    """The URL as the QR code carries it. Scheme and host name are case-insensitive, so a URL of
+    just those (path "/") goes in upper case: QR's alphanumeric mode packs it into a smaller
+    symbol, which the 64-row panel then draws with 2-pixel modules — big enough to scan from arm's
+    length — where the same URL in byte mode would drop to 1-pixel modules."""
+    upper = url.upper()
+    plain = all(c in _QR_ALNUM for c in upper)
+    scheme, _, rest = upper.partition("://")
+    host_only = scheme in ("HTTP", "HTTPS") and rest.count("/") == 1 and rest.endswith("/")
+    return upper if plain and host_only else url
+
+
 def _draw_qr(img: Image.Image, url: str) -> int:
     """Draws the QR code at the left edge; returns the width used (0 when none fits)."""
-    qr = segno.make_qr(url, error="m")
+    qr = segno.make_qr(qr_text(url), error="m")
     modules = qr.symbol_size(border=QR_BORDER)[0]
     scale = 2 if modules * 2 <= HEIGHT else 1
     if modules * scale > HEIGHT:

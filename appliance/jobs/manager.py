@@ -236,8 +236,18 @@ class JobManager:
         datadir = job.volume.datadir
         own = (datadir / STATE_FILE).exists() and job.snap.state not in (JobState.READY, JobState.PROVING)
         reclaim = await asyncio.to_thread(_label_bytes, datadir) if own else 0
-        return await asyncio.to_thread(make_plan, datadir, s.labels_per_unit, s.free_margin,
+        plan = await asyncio.to_thread(make_plan, datadir, s.labels_per_unit, s.free_margin,
                                        units, rate, reclaim)
+        # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
+        # one is done each other drive writes as many labels as this one (or all of its own, if
+        # fewer): the measured rate has to cover the sum of those, not this drive's labels alone.
+        others = [j for d, j in self._jobs.items() if d != drive_id and j.snap.total > j.snap.position
+                  and j.snap.state in (JobState.PLANNING, JobState.INITIALIZING, JobState.PAUSED)]
+        if others and rate:
+            mine = plan.num_units * plan.labels_per_unit
+            labels = mine + sum(min(mine, j.snap.total - j.snap.position) for j in others)
+            plan = dataclasses.replace(plan, eta_seconds=labels / rate, shared_with=len(others))
+        return plan
 
     async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
         """Re-sizes a dataset this box is still initializing (0 = all free space).
@@ -252,7 +262,10 @@ class JobManager:
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
         datadir = job.volume.datadir
-        own = (datadir / STATE_FILE).exists() or not await asyncio.to_thread(_has_labels, datadir)
+        # A dataset this box started on an empty drive is its own even before the first commit
+        # wrote the state file (labels already on disk, no sidecar yet: a window of a few seconds).
+        own = ((datadir / STATE_FILE).exists() or not await asyncio.to_thread(_has_labels, datadir)
+               or not job.volume.has_data)
         if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
             raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
                                   "fixed (format the drive to start over)")

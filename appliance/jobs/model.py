@@ -27,6 +27,7 @@ class Plan:
     margin_bytes: int
     labels_per_second: float | None  # measured on this CPU with this scrypt N
     eta_seconds: float | None
+    shared_with: int = 0  # other drives being prepared at the same time (they share the CPU)
 
 
 @dataclass

@@ -54,6 +54,7 @@ def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
         id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
         serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
         allocated_bytes=job.total * 16 if job else 0, job=view,
+        node_id=drive.node_id or "",
     )
 
 
@@ -114,4 +115,4 @@ class DrivesView:
                                   "plug it back in and try again", "conflict") from exc
         return ws.PlanView(drive_id=drive_id, size_bytes=plan.bytes_total, num_units=plan.num_units,
                            labels_per_second=plan.labels_per_second or 0.0,
-                           eta_seconds=plan.eta_seconds or 0.0)
+                           eta_seconds=plan.eta_seconds or 0.0, shared_with=plan.shared_with)

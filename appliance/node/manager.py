@@ -27,6 +27,7 @@ from appliance.node.gateway import GatewayClient
 from appliance.node.identity import Identity
 from appliance.node.poet import PoetClient
 from appliance.node.post_provider import PostProvider, PostUnavailable
+from appliance.node.rewards import RewardsWatcher
 from appliance.node.smesher import Smesher
 from appliance.node.state import StateStore
 from appliance.supervision import Supervisor, TaskDown
@@ -68,6 +69,11 @@ class IdentityStatus:
     proposals_missed: int = 0
     error: str = ""
     down_since: float | None = None  # unix seconds its smesher stopped; None while it runs
+    earned_smidge: int = 0  # layer rewards the gateway reports for this identity
+    rewards_count: int = 0
+    last_reward_layer: int | None = None
+    rewards_checked_at: float = 0.0  # 0: not asked successfully yet
+    next_eligible_at: float | None = None  # start of the next layer this identity may propose in
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class NodeStatus:
     epoch: int
     layer: int
     identities: list[IdentityStatus] = field(default_factory=list)
+    epoch_started_at: float = 0.0  # unix seconds: when the current epoch began
     epoch_seconds: float = 0.0  # the network's epoch length (how late "stalled" is)
     now: float = 0.0  # the node's clock when the snapshot was taken
 
@@ -110,15 +117,24 @@ class NodeManager:
         self._session: aiohttp.ClientSession | None = None
         self.supervisor = supervisor or Supervisor()
         self._supervised: set[str] = set()
+        self._rewards: RewardsWatcher | None = None
 
     async def start(self) -> None:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.config.request_timeout)
         )
+        self._rewards = RewardsWatcher(
+            self._session, self.config.gateway_url, lambda: list(self._smeshers), self.time.now,
+            interval=self.config.clock.layer_duration, timeout=self.config.request_timeout,
+            on_change=lambda: [self._changed(nid) for nid in list(self._smeshers)],
+        )
+        self._rewards.start()
         for identity in self._identities:
             self._launch(identity)
 
     async def stop(self) -> None:
+        if self._rewards is not None:
+            await self._rewards.stop()
         for name in list(self._supervised):
             await self.supervisor.stop(name)
         self._supervised.clear()
@@ -239,6 +255,9 @@ class NodeManager:
         if down is not None:
             wait = max(0.0, down.retry_at - time.time())
             status = f"stopped ({down.reason}); restarting in {wait:.0f} s"
+        earned = self._rewards.earnings(node_id) if self._rewards is not None else None
+        layer_now = self.clock.layer_at(now)
+        upcoming = [layer for layer in eligible if layer > layer_now]
         return IdentityStatus(
             name=smesher.identity.name,
             node_id=node_id.hex(),
@@ -256,6 +275,11 @@ class NodeManager:
             proposals_missed=sum(1 for p in proposals if p.get("missed")),
             error=self._errors.get(node_id, ""),
             down_since=down.since if down is not None else None,
+            earned_smidge=earned.total_smidge if earned else 0,
+            rewards_count=earned.count if earned else 0,
+            last_reward_layer=earned.last_layer if earned else None,
+            rewards_checked_at=earned.checked_at if earned else 0.0,
+            next_eligible_at=self.clock.layer_start(upcoming[0]) if upcoming else None,
         )
 
     def snapshot(self) -> NodeStatus:
@@ -273,5 +297,7 @@ class NodeManager:
                         error=self._errors.get(identity.node_id, ""),
                     )
                 )
-        return NodeStatus(self.time.synced(), self.clock.epoch_at(now), self.clock.layer_at(now), statuses,
-                          self.config.clock.epoch_duration, now)
+        epoch = self.clock.epoch_at(now)
+        return NodeStatus(self.time.synced(), epoch, self.clock.layer_at(now), statuses,
+                          epoch_started_at=self.clock.epoch_start(epoch),
+                          epoch_seconds=self.config.clock.epoch_duration, now=now)

@@ -17,7 +17,7 @@ from aiohttp import web
 from appliance.auth import Auth
 from appliance.settings import SettingsStore
 from appliance.web import nodemode as nodemode_api
-from appliance.web import peers
+from appliance.web import peers, status_routes
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
 from appliance.web.connections import GUARD, ConnectionGuard, ConnectionLimits, GuardedSite
@@ -44,6 +44,7 @@ TOPIC_SECTIONS: dict[str, str] = {
     "update": "update",
     "settings": "settings",
 }
+SUMMARY_AFTER = {"drives", "node", "box"}  # the top card answers from these sections' state
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -138,6 +139,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 if section is not None:
                     with contextlib.suppress(ServiceError):
                         await _send(resp, section, _section(app, section))
+                if section in SUMMARY_AFTER and app[SERVICES].summary is not None:
+                    await _send(resp, "summary", app[SERVICES].summary.summary())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -167,6 +170,8 @@ def _all_sections(app: web.Application) -> dict[str, Any]:
     for section in ("drives", "node", "box", "update", "settings"):
         with contextlib.suppress(ServiceError):
             out[section] = to_plain(_section(app, section))
+    if app[SERVICES].summary is not None:
+        out["summary"] = to_plain(app[SERVICES].summary.summary())
     return out
 
 
@@ -197,6 +202,7 @@ def create_app(
     app.router.add_routes(api.routes)
     app.router.add_routes(peers.owner_routes)
     app.router.add_routes(nodemode_api.routes)
+    app.router.add_routes(status_routes.routes)
     app.router.add_get("/api/v1/events", events)
     ui = (ui_dir or UI_DIR).resolve()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance import __version__
+from appliance.web import openapi_status
 from appliance.web.services import DRIVE_STATES, JOB_STATES
 
 Schema = dict[str, Any]
@@ -96,7 +97,8 @@ SCHEMAS: dict[str, Schema] = {
             "reason": _STR,
             "allocated_bytes": _INT,
             "job": _nullable("Job"),
-        }
+        },
+        {"node_id": _STR},
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
     "Forgotten": _obj({"status": {"const": "forgotten"}}),
@@ -115,10 +117,11 @@ SCHEMAS: dict[str, Schema] = {
             "num_units": _INT,
             "labels_per_second": _OPT_NUM,
             "eta_seconds": _OPT_NUM,
-        }
+        },
+        {"shared_with": _INT},
     ),
     "PoetRegistration": _obj({"poet": _STR, "round_id": _STR, "round_end": _NUM}),
-    "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}),
+    "AtxRecord": _obj({"epoch": _INT, "grade": _STR, "published_at": _OPT_NUM}, {"reason": _STR}),
     "Node": _obj({"epoch": _INT, "layer": _INT, "status": _STR, "identities": _list(_ref("Identity"))}),
     "Identity": _obj(
         {
@@ -448,6 +451,8 @@ PATHS.update(
         },
     }
 )
+
+openapi_status.register(SCHEMAS, PATHS)
 
 
 def document() -> Schema:

@@ -28,6 +28,8 @@ from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
 from appliance.events import EventBus
 from appliance.health.model import HealthReport
+from appliance.notify.service import NotifyService
+from appliance.status.summary import SummaryProvider
 
 T = TypeVar("T")
 
@@ -66,6 +68,7 @@ class DriveView:
     reason: str = ""  # why it is in this state and what to do, in words
     allocated_bytes: int = 0  # PoST space planned on this drive (0: none yet)
     job: JobView | None = None
+    node_id: str = ""  # hex id of the identity whose PoST data is on this drive ("" = none)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class PlanView:
     num_units: int
     labels_per_second: float | None  # measured on this box (None: not measured yet)
     eta_seconds: float | None  # honest: labels / measured labels/s (None: not measured yet)
+    shared_with: int = 0  # other drives preparing at the same time, counted in the ETA
 
 
 class DrivesService(Protocol):
@@ -112,6 +116,7 @@ class AtxRecord:
     epoch: int
     grade: str  # "good" | "acceptable" | "evil" | "missed" | "pending" (as AtxView)
     published_at: float | None = None
+    reason: str = ""  # why a missed epoch was missed
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,8 @@ class AppServices:
     call_timeout: float = 30.0  # bound on every async service call
     health: HealthService | None = None  # None: only "the API answers" is known
     nodemode: object | None = None  # appliance.web.nodemode.NodeModeService ("with my Spacemesh node")
+    summary: SummaryProvider | None = None  # the top card's answers (appliance.status)
+    notify: NotifyService | None = None  # the person's chosen notifications (appliance.notify)
 
 
 SERVICES = web.AppKey("services", AppServices)

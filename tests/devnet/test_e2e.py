@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from appliance.devnet import gowire
+from appliance.devnet.rewards import first_effective_genesis, subsidy_at_layer
 from appliance.events import EventBus
 from appliance.node import eligibility
 from appliance.node.wire import ActivationTxV2, Proposal, sign_proposal
@@ -98,6 +99,21 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
             }
             published = {layer for (smesher, layer) in gw.state.proposals if smesher == ident.node_id}
             assert expected <= published, (target, expected, published)
+    # rewards by the network's formula: each ended layer with proposals pays its whole subsidy to
+    # them (less floor rounding), and each identity's status shows what the gateway reports for it
+    def earned(node_id: bytes) -> int:
+        return sum(r.total_reward for r in gw.ledger.of(node_id))
+
+    await wait_for(lambda: all(s.earned_smidge and s.earned_smidge == earned(bytes.fromhex(s.node_id))
+                               for s in manager.snapshot().identities), 10, "the rewards in the node status")
+    now_layer = clock.layer_at(devnet.time.now())
+    layers = {layer for (_, layer) in gw.state.proposals if layer < now_layer}
+    gw.ledger.settle(gw.state.proposals, gw.state.atxs, gw.state.ballots, now_layer)  # as GET /rewards does
+    genesis = first_effective_genesis(lpe)
+    assert layers and min(layers) >= genesis
+    for layer in layers:
+        paid = sum(r.total_reward for i in idents for r in gw.ledger.of(i.node_id) if r.layer == layer)
+        assert subsidy_at_layer(layer - genesis) - 2 <= paid <= subsidy_at_layer(layer - genesis), layer
     status = manager.snapshot()
     assert status.clock_synced and len(status.identities) == 2
     for ident_status in status.identities:

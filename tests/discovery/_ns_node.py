@@ -40,7 +40,8 @@ async def announce(args: argparse.Namespace) -> None:
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", args.port).start()
     interfaces = tuple(args.interfaces.split(",")) if args.interfaces else None
-    config = DiscoveryConfig(args.short, args.port, interfaces=interfaces, settle_s=0.1)
+    config = DiscoveryConfig(args.short, args.port, interfaces=interfaces, settle_s=0.1,
+                             host_name=args.host_name or None)
     manager = DiscoveryManager(config)
     await manager.start()
     emit(dataclasses.asdict(manager.snapshot()))
@@ -78,6 +79,7 @@ def main() -> None:
     a.add_argument("--port", type=int, required=True)
     a.add_argument("--tag", default="")
     a.add_argument("--interfaces", default="")
+    a.add_argument("--host-name", default="")
     b = sub.add_parser("browse")
     b.add_argument("--want", type=int, default=1)
     b.add_argument("--timeout", type=float, default=10.0)

@@ -127,7 +127,7 @@ def test_browser_in_other_namespace_finds_the_box_and_fetches_the_api(lan: Lan, 
 
     # The same through the find command a person would type.
     code = "import argparse, sys; from appliance.discovery import cli; p = argparse.ArgumentParser(); "
-    code += "cli.register(p); sys.exit(cli.run(p.parse_args(['--timeout', '3'])))"
+    code += "cli.register(p); sys.exit(cli.run(p.parse_args(['--timeout', '3', '--json'])))"
     proc = subprocess.run(
         ["ip", "netns", "exec", lan.ns["b"], sys.executable, "-c", code],
         capture_output=True,
@@ -181,3 +181,17 @@ def test_services_withdrawn_without_address_and_back_when_it_returns(lan: Lan, n
     assert snap["addresses"] == [ADDR["a"]] and snap["name"] == f"Smeshbox {SHORT}"
     [box] = browse(lan.ns["b"], want=1)
     assert box["health"] == {"status": "ok", "tag": "A"}
+
+
+def test_the_promised_name_when_free_and_a_suffix_on_a_clash(lan: Lan, nodes: list[Node]) -> None:
+    _, first = announce(nodes, lan.ns["a"], 8401, "A", "--host-name", "smeshbox")
+    assert first["hostname"] == "smeshbox.local"  # nobody else answers for it: the README's name
+    _, second = announce(nodes, lan.ns["b"], 8402, "B", "--interfaces", "lan0", "--host-name", "smeshbox")
+    assert second["hostname"] == "smeshbox-2.local"  # box A answers smeshbox.local: a suffix
+    # what a person's `find` prints: a table naming the address to open
+    code = "import argparse, sys; from appliance.discovery import cli; p = argparse.ArgumentParser(); "
+    code += "cli.register(p); sys.exit(cli.run(p.parse_args(['--timeout', '4'])))"
+    proc = subprocess.run(["ip", "netns", "exec", lan.ns["b"], sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "http://smeshbox.local:8401/" in proc.stdout and "box" in proc.stdout.splitlines()[-1]

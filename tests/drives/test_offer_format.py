@@ -4,6 +4,7 @@ exact confirmation; foreign, read-only, unknown and dirty drives get a clear sta
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -63,7 +64,9 @@ async def test_foreign_filesystem_is_offered_and_left_intact(loops, drives, wait
     await drives.start()
     await wait_for(lambda: _by_dev(drives, dev) is not None, "the initial scan")
     shot = _by_dev(drives, dev)
-    assert shot.state is DriveState.OFFERED and "ext4 filesystem of another use (1 item" in shot.reason
+    # what erasing would destroy: file system, label, used space, items
+    assert shot.state is DriveState.OFFERED and "ext4 'HOLIDAYS', " in shot.reason, shot.reason
+    assert re.search(r"\d+ MiB used, 1 item\(s\) at the top", shot.reason), shot.reason
     assert not drives.listener.ready
     assert not any(str(loops.state) in x for x in Path("/proc/self/mounts").read_text().splitlines())
     subprocess.run(["mount", "-o", "ro", dev, str(mnt)], check=True)

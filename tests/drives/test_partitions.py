@@ -75,7 +75,7 @@ async def test_partitions_without_post_data_are_offered_with_what_is_on_them(loo
     await drives.start()
     shot = next(s for s in drives.snapshot() if s.devnode == dev)
     assert shot.state is DriveState.OFFERED and len(shot.partitions) == 2
-    assert f"{dev[5:]}p1: ext4 filesystem of another use (0 item(s)" in shot.reason, shot.reason
+    assert f"{dev[5:]}p1: ext4 'no label', " in shot.reason and "0 item(s)" in shot.reason, shot.reason
     assert not drives.listener.ready
 
 

@@ -80,11 +80,11 @@ class HttpError(Exception):
 class DevDaemon:
     """``python -m appliance run --dev`` as a subprocess; its stderr log is collected into a file."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, port: int | None = None, log: str = "daemon.log") -> None:
         self.state = tmp / "state"
-        self.port = free_port()
+        self.port = port or free_port()  # a restart keeps the port: the page's address stays
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "daemon.log"
+        self.log = tmp / log
         self.images = [self.state / "dev-drives" / f"drive-{x}.img" for x in "ab"]
         self._handle = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

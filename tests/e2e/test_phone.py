@@ -165,7 +165,9 @@ async def test_phone_onboarding_dashboard_and_login(dev_daemon: DevDaemon) -> No
         await fits_the_phone(page)
         await shot(page, "5-dashboard-init")
 
-        # then the node card: the box smeshes and its first ATX shows, still on the same document
+        # then the node card (one tap away, under the top card): the box smeshes and its first ATX
+        # shows, still on the same document
+        await page.get_by_text("Protocol details").click()
         node = page.locator("#node")
         # (one identity shows as "Node …"; once the second drive completes, each gets an "Identity …")
         await expect(node).to_contain_text(re.compile(r"(Node|Identity) [0-9a-f]{16}…"),

@@ -28,7 +28,7 @@ def test_screen_command_writes_a_png_with_the_qr(sysfs: Path, tmp_path: Path, ca
     assert json.loads(capsys.readouterr().out)["png"] == str(out)
     with Image.open(out) as img:
         assert img.size == (512, 256)
-        assert [r.text for r in zxingcpp.read_barcodes(img)] == [url]
+        assert [r.text.lower() for r in zxingcpp.read_barcodes(img)] == [url]  # upper case: a smaller code
 
 
 def test_sensors_command_prints_json(sysfs: Path, capsys) -> None:

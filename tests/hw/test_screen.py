@@ -4,10 +4,11 @@ real decoder (zxing-cpp) reads back as the URL."""
 from __future__ import annotations
 
 import pytest
+import segno
 import zxingcpp
 from PIL import Image
 
-from appliance.hw.screen import DisplayStatus, image_to_frame, render_status
+from appliance.hw.screen import DisplayStatus, _draw_qr, image_to_frame, qr_text, render_status
 from appliance.hw.simbus import SimulatedBus
 from appliance.hw.ssd1306 import DEFAULT_ADDRESS, SSD1306
 
@@ -38,7 +39,20 @@ def test_status_screen_qr_decodes_to_url(url: str, mode: str, tmp_path) -> None:
     status = DisplayStatus("Smeshbox 3fa9c2", "192.168.100.200", url, "initializing 42%", 51.24)
     png = show_on_panel(status, mode, tmp_path)
     found = [r.text for r in zxingcpp.read_barcodes(png)]
-    assert found == [url]
+    assert found == [qr_text(url)] and found[0].lower() == url.lower()
+
+
+@pytest.mark.parametrize("url", ["http://smeshbox.local/", "http://smeshbox-9f743a.local:8080/"])
+def test_a_box_name_url_gets_two_pixel_modules(url: str) -> None:
+    """Upper case (alphanumeric mode) keeps the symbol small enough for 2-pixel modules: the code
+    is ~2x as large on the panel as the byte-mode one, which needs 1-pixel modules here."""
+    assert qr_text(url) == url.upper()
+    status = DisplayStatus("Smeshbox 9f743a", "192.168.100.200", url, "ready", 40.0)
+    width = _draw_qr(Image.new("1", (128, 64)), url)
+    assert width >= 50 and zxingcpp.read_barcodes(render_status(status).convert("L").resize((512, 256)))
+    byte_mode = segno.make_qr(url, error="m").symbol_size(border=2)[0]
+    assert width > byte_mode  # byte mode: 33 modules would not fit at 2 px
+    assert qr_text("http://x/onboarding?step=1") == "http://x/onboarding?step=1"  # paths keep their case
 
 
 def test_screen_without_url_has_no_qr_and_text_is_drawn(tmp_path) -> None:
@@ -75,7 +89,7 @@ def test_frame_packing_bit_order_and_size_check() -> None:
 
 def test_long_name_shows_the_part_that_tells_boxes_apart() -> None:
     common = {"ip": "192.168.1.23", "url": "http://192.168.1.23/", "state": "ready", "temperature_c": 50.0}
-    long = render_status(DisplayStatus(name="Smeshbox 3fa9c2-2", **common))  # type: ignore[arg-type]
-    short = render_status(DisplayStatus(name="3fa9c2-2", **common))  # type: ignore[arg-type]
-    other = render_status(DisplayStatus(name="3fa9c2-3", **common))  # type: ignore[arg-type]
+    long = render_status(DisplayStatus(name="Smeshbox 3fa9c2d4-12", **common))  # type: ignore[arg-type]
+    short = render_status(DisplayStatus(name="3fa9c2d4-12", **common))  # type: ignore[arg-type]
+    other = render_status(DisplayStatus(name="3fa9c2d4-13", **common))  # type: ignore[arg-type]
     assert long.tobytes() == short.tobytes() != other.tobytes()

@@ -333,3 +333,24 @@ async def test_init_stopped_by_emfile_resumes_once_descriptors_are_free(tmp_path
         await _until(lambda: _snap(jobs, "fds").state is JobState.READY, "init to resume and finish")
     finally:
         await jobs.stop()
+
+
+async def test_estimate_counts_the_drives_that_share_the_cpu(manager, tmp_path: Path) -> None:
+    """With another drive still being prepared the two share the measured rate evenly: the ETA
+    counts the other drive's labels written meanwhile, and says so — not the lone drive's
+    optimistic time."""
+    jobs = await manager(_settings(labels_per_unit=1 << 14, max_units=4, scrypt_n=256))
+    await jobs.volume_ready(_volume(tmp_path, "one"))
+    await jobs.volume_ready(_volume(tmp_path, "two"))
+    await _until(lambda: _snap(jobs, "two").position > 0, "the second drive's init to start")
+    jobs.pause("test", "held still for the arithmetic")
+    await _until(lambda: _snap(jobs, "two").state is JobState.PAUSED, "the pause")
+    two = _snap(jobs, "two")
+    plan = await jobs.estimate("one", 1 << 18)  # one unit of 2^14 labels
+    assert plan.shared_with == 1 and plan.labels_per_second
+    expected = ((1 << 14) + min(1 << 14, two.total - two.position)) / plan.labels_per_second
+    assert plan.eta_seconds == pytest.approx(expected)
+    assert plan.eta_seconds > (1 << 14) / plan.labels_per_second  # longer than the lone estimate
+    big = await jobs.estimate("one", 4 << 18)  # four units: the other drive finishes first
+    assert big.eta_seconds == pytest.approx(((4 << 14) + two.total - two.position) / plan.labels_per_second)
+    jobs.pause("test", None)

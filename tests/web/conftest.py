@@ -18,11 +18,12 @@ from appliance.auth import Auth
 from appliance.events import EventBus
 from appliance.node.identity import IdentityStore
 from appliance.node.nodemode import NetworkPreset
+from appliance.notify.manager import NotifyManager
 from appliance.system.logservice import LogDirectory
 from appliance.web import AppServices, create_app
 from appliance.web.openapi import document
 from appliance.web.services import StoreIdentity
-from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeUpdate, address_parser
+from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeSummary, FakeUpdate, address_parser
 
 DOC = document()
 PASSWORD = "correct horse battery"
@@ -52,6 +53,8 @@ class World:
     clock: Clock
     auth: Auth
     services: AppServices
+    summary: FakeSummary
+    notify: NotifyManager
     nodemode: Any = None  # appliance.node.nodemode_service.NodeModeService
 
 
@@ -88,6 +91,8 @@ def make_world(tmp_path: Path) -> World:
         nodemode=(nodemode := make_nodemode(bus, tmp_path, identities)),
     )
     state.mkdir()
+    services.summary = summary = FakeSummary(bus)
+    services.notify = notify = NotifyManager(state, bus, [])
     clock = Clock()
     # The cheapest argon2id parameters keep the suite fast; test_auth covers the default ones.
     auth = Auth(
@@ -97,7 +102,7 @@ def make_world(tmp_path: Path) -> World:
         memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN,
     )
     return World(bus, state, drives, node, box, update, reset, identities, logs_dir, clock, auth, services,
-                 nodemode)
+                 summary, notify, nodemode)
 
 
 TEST_PRESET = NetworkPreset("devnet", 8, 12, "ff" * 32, 2, 256, 1)

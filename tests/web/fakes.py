@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from appliance.events import EventBus
 from appliance.node.address import MAINNET_HRP, encode_address, parse_address
+from appliance.status.summary import IdentityEarning, NextEvent, Problem, StatusSummary
 from appliance.web.services import (
     AtxRecord,
     BoxView,
@@ -208,3 +209,30 @@ class FakeReset:
     async def factory_reset(self, keep_identities: bool) -> None:
         self.calls += 1
         self.kept_identities.append(keep_identities)
+
+
+class FakeSummary:
+    """The top card's answers, set by a test (the real one is appliance.status.lightnode)."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        now = time.time()
+        self.value = StatusSummary(
+            mode="light-node", state="earning", headline="Earning",
+            why="Taking part in epoch 12 with 3.6 TiB of PoST data",
+            next=[NextEvent("Next reward chance", now + 1500, "the box may propose a block in that layer"),
+                  NextEvent("PoET round 12 ends", now + 5400)],
+            earned_smidge=1_432_500_000_000, earned_known=True,
+            earned_note="3 layer rewards, as the network reports them",
+            identities=[IdentityEarning("ab" * 32, "Samsung T7 S5ABC123", 1_432_500_000_000, 3)],
+            needs=[Problem("identity:ab:missed:9", "node", "warning",
+                           "Identity abababab… missed epoch 9: the PoET proof did not include us",
+                           "Keep the box powered and online; it tries again next epoch", now - 3600)],
+        )
+
+    def summary(self) -> StatusSummary:
+        return self.value
+
+    def set(self, **changes: object) -> None:
+        self.value = dataclasses.replace(self.value, **changes)
+        self.bus.publish("node", None)

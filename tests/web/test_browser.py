@@ -169,6 +169,7 @@ async def test_dashboard_live_update(page: Any, api: Api, world: World) -> None:
     await expect(wd.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "25")
     world.drives.advance(drive.id, drive.job.labels_total // 2)
     await expect(wd.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "75")
+    await page.get_by_text("Protocol details").click()  # one tap away from the top card
     chart = page.get_by_role("img", name=re.compile("^ATX history"))
     await expect(chart).to_have_attribute("aria-label", re.compile("epoch 11 good, epoch 12 pending$"))
     fills = await chart.locator("rect").evaluate_all("rs => rs.map((r) => r.getAttribute('fill'))")

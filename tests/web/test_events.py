@@ -14,7 +14,8 @@ from appliance.web.openapi import SCHEMAS
 from tests.web.conftest import Api, World
 from tests.web.fakes import GIB
 
-SECTION_SCHEMAS = {"node": "Node", "box": "Box", "update": "Update", "settings": "Settings"}
+SECTION_SCHEMAS = {"node": "Node", "box": "Box", "update": "Update", "settings": "Settings",
+                   "summary": "Summary"}
 
 
 async def next_event(resp: aiohttp.ClientResponse) -> tuple[str, Any]:
@@ -45,7 +46,7 @@ async def test_stream_sends_snapshot_then_sections(admin: Api, world: World) -> 
     resp = await admin.client.get("/api/v1/events")
     assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
     name, snap = await next_event(resp)
-    assert name == "snapshot" and set(snap) == {"drives", "node", "box", "update", "settings"}
+    assert name == "snapshot" and set(snap) == {"drives", "node", "box", "update", "settings", "summary"}
     for section, value in snap.items():
         valid(section, value)
     world.node.set(epoch=99)
@@ -53,12 +54,16 @@ async def test_stream_sends_snapshot_then_sections(admin: Api, world: World) -> 
         "node",
         json.loads(json.dumps(dataclasses.asdict(world.node.snapshot()))),
     )
+    name, summary = await next_event(resp)  # the top card follows every drives/node/box change
+    assert name == "summary" and summary["headline"] == "Earning"
+    valid("summary", summary)
     await world.drives.allocate("usb-WD_Elements_WX12A3456", 8 * GIB)  # published as topic "jobs"
     name, drives = await next_event(resp)
     assert name == "drives" and drives[1]["job"]["state"] == "initializing"
     valid("drives", drives)
     world.bus.publish("unknown-topic", {"x": 1})  # ignored: the page only gets documented sections
     world.box.set(throttled=True)
+    assert (await next_event(resp))[0] == "summary"
     name, box = await next_event(resp)
     assert name == "box" and box["throttled"] is True
     resp.close()
@@ -78,7 +83,7 @@ async def test_stream_needs_a_session_and_ends_on_logout(admin: Api, world: Worl
     try:
         while True:
             name, _ = await next_event(resp)
-            assert name == "node"
+            assert name in ("node", "summary")
     except (EOFError, aiohttp.ClientPayloadError):
         pass
 
