@@ -94,7 +94,7 @@ class Auth:
         self.clock = clock or time.monotonic
         self.idle_timeout, self.max_age = idle_timeout, max_age
         self.opslimit, self.memlimit = opslimit, memlimit
-        self.limiter = LoginLimiter(clock)
+        self.limiter = LoginLimiter(self.clock)
         self.devices = DeviceTokens(self.path.parent)
         self._claimed = False  # onboarding's first password is being stored (see set_initial_password)
         # sessions outlive the process: wall-clock times (an injected clock drives both in tests)
