@@ -18,6 +18,9 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "zeroconf": ("discovery",),
     "appliance.post._native": ("post",),
     "grpc": ("node",),
+    "dbus_fast": ("hostnet",),
+    "dnslib": ("hostnet",),
+    "gpiod": ("hw",),
 }
 
 
