@@ -442,7 +442,9 @@ class _StateWatch:
         elif new == FAILED:
             fallback = f"the connection failed (NetworkManager reason {reason})"
             self._done.set_result(REASONS.get(reason, fallback))
-        elif new > DISCONNECTED:
+        elif DISCONNECTED < new < ACTIVATED:
+            # PREPARE..SECONDARIES: our activation is under way. DEACTIVATING/DISCONNECTED before
+            # that are the device letting go of what it had (reason NEW_ACTIVATION), not a failure.
             self._seen_progress = True
         elif new <= DISCONNECTED and self._seen_progress:
             # left activation without passing through FAILED (e.g. the device was taken away)

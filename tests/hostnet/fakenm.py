@@ -219,8 +219,9 @@ class FakeNetworkManager:
     """Owns org.freedesktop.NetworkManager on ``bus_address`` with ``wifi`` Wi-Fi devices."""
 
     def __init__(self, networks: list[HomeNetwork], wifi: tuple[str, ...] = ("wlan0",),
-                 step: float = 0.05, ip_timeout: float = 0.5) -> None:
+                 step: float = 0.05, ip_timeout: float = 0.5, ap_address: str = "10.42.0.1") -> None:
         self.networks = networks
+        self.ap_address = ap_address
         self.wifi_names = wifi
         self.step, self.ip_timeout = step, ip_timeout
         self.bus: MessageBus | None = None
@@ -342,7 +343,7 @@ class FakeNetworkManager:
                 return
             dev.set_state(state)
         if mode == "ap":
-            await self._configured(dev, active, "10.42.0.1", 24)
+            await self._configured(dev, active, self.ap_address, 24)
             return
         net = next((n for n in self.networks if n.ssid == ssid), None)
         if net is None:
