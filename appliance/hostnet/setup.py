@@ -107,6 +107,11 @@ class SetupFlow:
     def status(self) -> SetupStatus:
         return self._status
 
+    @property
+    def dns_port(self) -> int | None:
+        """Where the captive DNS listens while the hotspot is open (port 0 in the config = any)."""
+        return self._dns.port if self._dns is not None else None
+
     def touch(self) -> None:
         """A person is using the portal: the hotspot must not close under them."""
         self._activity = self.clock()
