@@ -290,3 +290,16 @@ class SetupFlow:
             return await self.nm.saved_wifi()
         except NetworkError:
             return {}
+
+
+def screen_notice(status: SetupStatus, credentials: HotspotCredentials) -> tuple[tuple[str, ...], str]:
+    """What the box's screen shows for the flow: (lines, QR payload); ((), "") = the normal screen.
+    While the hotspot is open: its Wi-Fi-join QR code, its name and password."""
+    short_name = credentials.ssid.removeprefix("Smeshbox-")
+    if status.state in ("open", "failed"):
+        return ("Wi-Fi setup", short_name, credentials.password, "Scan to join"), credentials.wifi_qr()
+    if status.state == "joining":
+        return ("Wi-Fi setup", "Joining", status.joining, "Please wait…"), ""
+    if status.state == "joined":
+        return ("Wi-Fi joined", status.joining, status.next_address, status.next_url), ""
+    return (), ""
