@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,10 @@ def system_bus(tmp_path: Path) -> Iterator[str]:
     if shutil.which("dbus-daemon") is None:
         pytest.skip("dbus-daemon is missing (apt: dbus-daemon, scripts/apt/system.txt)")
     conf = tmp_path / "bus.conf"
-    conf.write_text(BUS_CONF.format(dir=tmp_path))
+    # The socket's folder must be reachable for daemons that drop to their own user (timesyncd).
+    sockets = Path(tempfile.mkdtemp(prefix="smeshbox-bus-"))
+    sockets.chmod(0o755)
+    conf.write_text(BUS_CONF.format(dir=sockets))
     proc = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address=1"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
@@ -40,6 +44,7 @@ def system_bus(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(5)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 HOME = HomeNetwork(b"HomeNet", "correct horse", strength=80, address="192.0.2.77")
@@ -91,7 +96,7 @@ def real_nm(system_bus: str, tmp_path: Path) -> Iterator[RealNM]:
     peer namespace answers DHCP on 192.0.2.0/24 with dnsmasq. ``eth1`` gets no DHCP answer."""
     _need("NetworkManager", "dnsmasq", "ip", "unshare")
     tag = uuid.uuid4().hex[:8]
-    box, peer = f"i15box-{tag}", f"i15peer-{tag}"
+    box, peer = f"sbox-{tag}", f"speer-{tag}"
     conf = tmp_path / "nm.conf"
     (tmp_path / "profiles").mkdir()
     conf.write_text("[main]\nplugins=keyfile\nauth-polkit=false\ndhcp=internal\n"
