@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from appliance.hostnet.problems import Problem
+from appliance.hostnet.problems import Episodes, Problem, Severity
 
 TIMEDATE = "org.freedesktop.timedate1"
 TIMEDATE_PATH = "/org/freedesktop/timedate1"
@@ -102,13 +102,12 @@ class ClockCheck:
     """Turns readings into health problems, remembering since when each one has been seen."""
 
     def __init__(self, wall: Callable[[], float] = time.time) -> None:
-        self.wall = wall
-        self._since: dict[str, float] = {}
+        self._episodes = Episodes(wall)
 
     def problems(self, state: ClockState) -> list[Problem]:
-        found: list[tuple[str, str, str, str]] = []
+        found: list[tuple[str, str, Severity, str, str]] = []
         if state.synced is None:
-            found.append(("clock-unknown", "warning",
+            found.append(("clock-unknown", "clock", "warning",
                           f"The box cannot tell whether its clock is right: {state.error}.",
                           "Restart the box; if this stays, send a support bundle."))
         elif not state.synced:
@@ -119,11 +118,7 @@ class ClockCheck:
                           "it synchronises by itself once it can.")
             else:
                 remedy = "Check the box's internet connection; the clock synchronises by itself."
-            found.append(("clock-unsynced", "error",
+            found.append(("clock-unsynced", "clock", "error",
                           "The box's clock is not synchronised: it could miss PoET rounds, so the node "
                           "waits instead of registering or proving.", remedy))
-        now = self.wall()
-        ids = {f[0] for f in found}
-        self._since = {k: v for k, v in self._since.items() if k in ids}
-        return [Problem(pid, "clock", sev, reason, remedy, self._since.setdefault(pid, now))  # type: ignore[arg-type]
-                for pid, sev, reason, remedy in found]
+        return self._episodes.problems(found)
