@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hw": ("appliance.hw.cli", "the box's sensors and OLED status screen"),
     "find": ("appliance.discovery.cli", "find Smeshboxes on the LAN over mDNS"),
     "ota": ("appliance.ota.cli", "signed over-the-air updates"),
+    "diag": ("appliance.web.diagnostics", "the diagnostics page (works when the daemon does not)"),
 }
 
 
