@@ -269,6 +269,8 @@ class Extras:
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None
     hw: object | None = None
+    hostnet: object | None = None  # appliance.hostnet.service.HostNetManager on a box
+    button: object | None = None  # appliance.hw.button.SetupButton where the board has GPIO
     discovery: object | None = None
     settings: object | None = None
     ota: object | None = None
@@ -320,6 +322,8 @@ class Extras:
         self.hw = HwManager(self.bus, hw_config)
         await self.hw.start()
         self.started.append(self.hw)
+        if not self.dev:  # a developer's machine keeps its own network alone
+            await self._start_hostnet()
         # Only the box announces (its unit passes --announce): mDNS from a developer's machine or a
         # test run would reach a real LAN.
         self.discovery = DiscoveryManager(
@@ -332,6 +336,28 @@ class Extras:
             self.started.append(self.discovery)
         except Exception as exc:  # a box without a LAN still smeshes; the UI shows why
             log.error("mDNS announcement failed: %s", exc)
+
+    async def _start_hostnet(self) -> None:
+        """NetworkManager, the setup hotspot and portal, the clock check, and the setup button."""
+        from appliance.hostnet.service import HostNetManager
+        from appliance.hw.button import SetupButton, gpiod_chip
+        from appliance.system.reset import ResetService
+
+        hw = self.hw
+
+        def notice(lines: tuple[str, ...], qr: str = "") -> None:
+            if hw is not None:
+                hw.set_status(notice=lines, qr=qr)  # type: ignore[attr-defined]
+
+        self.hostnet = HostNetManager(self.layout.root, box_short_id(self.layout), notice=notice)
+        await self.hostnet.start()
+        self.started.append(self.hostnet)
+        if Path("/dev/gpiochip0").exists():
+            reset = ResetService(self.layout.root, on_restart=self.on_restart)
+            self.button = SetupButton(gpiod_chip("/dev/gpiochip0"), self.hostnet.open_setup,
+                                      reset.factory_reset, notice)
+            await self.button.start()
+            self.started.append(self.button)
 
     async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
         from appliance.jobs.webview import DrivesView
@@ -355,6 +381,11 @@ class Extras:
             address_hrp=self.network.hrp,
         )
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
+        if self.hostnet is not None:
+            from appliance.web import portal
+            from appliance.web.app import UI_DIR
+
+            portal.install(app, self.hostnet, UI_DIR)  # type: ignore[arg-type]
         return await serve(app, self.config.listen_host, self.config.listen_port)
 
     async def _screen(self, jobs: object) -> None:
