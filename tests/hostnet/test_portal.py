@@ -158,3 +158,40 @@ async def test_portal_exists_only_on_the_hotspot_address(box: Box) -> None:
         assert resp.status != 302
     async with box.http.get(f"{other}/api/v1/health") as resp:
         assert resp.status == 200  # the normal app is untouched
+
+
+@pytest.mark.browser
+async def test_the_page_in_a_phone_browser(box: Box) -> None:
+    """Debian's chromium at a phone viewport opens a probe URL, lands on the page, picks the
+    network, gets the wrong-password reason, then the box's new address."""
+    import shutil
+
+    from tests.web.test_browser import ARGS, CHROMIUM
+
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (scripts/apt/web.txt)")
+    from playwright.async_api import async_playwright, expect
+
+    base = f"http://127.0.0.1:{box.port}"
+    await _until_state(box, f"{base}/portal/api/status", "open")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 360, "height": 780})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            await page.goto(f"{base}/generate_204")  # the probe the phone makes; it follows the 302
+            assert page.url == f"{base}/portal/"
+            await page.get_by_role("button", name="HomeNet").click()
+            await page.fill("#password", "wrong horse")
+            await page.get_by_role("button", name="Connect").click()
+            await expect(page.locator("#message")).to_contain_text("wrong password", timeout=10000)
+            await page.get_by_role("button", name="HomeNet").click()
+            await page.fill("#password", "correct horse")
+            await page.get_by_role("button", name="Connect").click()
+            await page.wait_for_selector("#done:not([hidden])", timeout=10000)
+            assert await page.text_content("#next-ip") == "192.0.2.77"
+            assert await page.get_attribute("#next-url", "href") == "http://smeshbox.local"
+            assert errors == []
+        finally:
+            await browser.close()
