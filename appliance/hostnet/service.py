@@ -10,6 +10,8 @@ up reachable once NetworkManager is back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,35 @@ class HostNetConfig:
     reconnect_max_s: float = 60.0
 
 
+OVERRIDES_FILE = "hostnet.json"
+_TUNABLE = ("grace_s", "check_s", "idle_close_s", "join_timeout_s", "linger_s")
+
+
+def setup_overrides(state_dir: Path, base: SetupConfig) -> SetupConfig:
+    """Blocking: ``<state>/hostnet.json`` may set the flow's timings (a support engineer, or a
+    test that cannot wait two minutes); anything else in it, or a bad value, is ignored with a
+    warning — a typo must not take the network away."""
+    path = state_dir / OVERRIDES_FILE
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return base
+    except (OSError, ValueError) as exc:
+        log.warning("%s ignored: %s", path, exc)
+        return base
+    if not isinstance(data, dict):
+        log.warning("%s ignored: not a JSON object", path)
+        return base
+    changes = {}
+    for key, value in data.items():
+        if key in _TUNABLE and isinstance(value, int | float) and not isinstance(value, bool) \
+                and 0 < value <= 86400:
+            changes[key] = float(value)
+        else:
+            log.warning("%s: %s=%r ignored", path, key, value)
+    return dataclasses.replace(base, **changes)
+
+
 class HostNetManager:
     def __init__(self, state_dir: Path, box_id: str, config: HostNetConfig | None = None,
                  notice: Notice | None = None) -> None:
@@ -55,6 +86,8 @@ class HostNetManager:
 
     async def start(self) -> None:
         self.credentials = await asyncio.to_thread(load_or_create, self.state_dir, self.box_id)
+        self.config = dataclasses.replace(
+            self.config, setup=await asyncio.to_thread(setup_overrides, self.state_dir, self.config.setup))
         self._net_check = NetworkCheck(self.credentials.ssid)
         self._task = asyncio.create_task(self._run(), name="hostnet")
 

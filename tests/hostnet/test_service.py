@@ -47,3 +47,17 @@ async def test_manager_reports_retries_and_opens_setup(system_bus: str, tmp_path
     finally:
         await manager.stop()
         await fake.stop()
+
+
+def test_setup_overrides(tmp_path: Path) -> None:
+    from appliance.hostnet.service import setup_overrides
+
+    base = SetupConfig()
+    assert setup_overrides(tmp_path, base) == base
+    (tmp_path / "hostnet.json").write_text('{"grace_s": 20, "check_s": 2, "dns_port": 5353, "linger_s": -1,'
+                                           ' "idle_close_s": true}')
+    tuned = setup_overrides(tmp_path, base)
+    assert (tuned.grace_s, tuned.check_s) == (20.0, 2.0)
+    assert (tuned.dns_port, tuned.linger_s, tuned.idle_close_s) == (53, base.linger_s, base.idle_close_s)
+    (tmp_path / "hostnet.json").write_text("{broken")
+    assert setup_overrides(tmp_path, base) == base
