@@ -117,8 +117,11 @@ class HostNetManager:
     async def open_setup(self) -> SetupStatus:
         """The setup button: opens the hotspot now."""
         if self.flow is None:
-            return SetupStatus(state="unavailable", reason=self._net_error)
-        return await self.flow.open()
+            status = SetupStatus(state="unavailable", reason=self._net_error)
+        else:
+            status = await self.flow.open()
+        self._on_setup(status)  # replaces the button's "opening…" even when nothing changed
+        return status
 
     # -- the captive portal's port (appliance.web.portal.SetupPort) ------------------------------
 
