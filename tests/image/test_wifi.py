@@ -76,7 +76,17 @@ def portal_status(vm: Vm) -> dict | None:
 
 
 def test_phone_sets_up_wifi_through_the_captive_portal(box: Vm) -> None:
-    vm = box
+    try:
+        _setup_through_the_portal(box)
+    except BaseException:
+        # What the box and the radios said, for whoever reads the failure.
+        logs = box.agent.run("journalctl -b --no-pager -u NetworkManager -u smeshbox -u wpa_supplicant "
+                             "| tail -400; cat /tmp/hostapd.log /tmp/wpa-phone.log", 60)
+        (ARTIFACTS / "wifi-journal.log").write_text(logs.out + logs.err)
+        raise
+
+
+def _setup_through_the_portal(vm: Vm) -> None:
     started = time.monotonic()
     until("the daemon", lambda: vm.agent.run("systemctl is-active smeshbox.service").out.strip() == "active",
           timeout=300)
@@ -99,10 +109,11 @@ def test_phone_sets_up_wifi_through_the_captive_portal(box: Vm) -> None:
            f"interface={home_if}\ndriver=nl80211\nssid=HomeNet\nhw_mode=g\nchannel=6\nwpa=2\n"
            f"wpa_key_mgmt=WPA-PSK\nrsn_pairwise=CCMP\nwpa_passphrase={HOME_PSK}\nEOF\n"
            f"ip -n home link set {home_if} up && ip -n home addr add 192.168.77.1/24 dev {home_if} && "
-           "ip netns exec home hostapd -B -P /run/hostapd-home.pid /tmp/home.conf >/tmp/hostapd.log && "
+           "ip netns exec home hostapd -B -P /run/hostapd-home.pid /tmp/home.conf "
+           ">/tmp/hostapd.log 2>&1 </dev/null && "
            f"ip netns exec home dnsmasq --no-resolv --port=0 --interface={home_if} --bind-interfaces "
            "--dhcp-range=192.168.77.50,192.168.77.99,1h --dhcp-leasefile=/tmp/home.leases "
-           "--pid-file=/run/dnsmasq-home.pid --conf-file=/dev/null")
+           "--pid-file=/run/dnsmasq-home.pid --conf-file=/dev/null >/tmp/dnsmasq-home.log 2>&1 </dev/null")
 
     # The cable goes: after the grace period (shortened through hostnet.json) the hotspot opens.
     sh(vm, "echo '{\"grace_s\": 10, \"check_s\": 2}' > /var/lib/smeshbox/hostnet.json")
@@ -119,7 +130,8 @@ def test_phone_sets_up_wifi_through_the_captive_portal(box: Vm) -> None:
     sh(vm, "cat > /tmp/phone.conf <<'EOF'\nctrl_interface=/run/wpa-phone\n"
            f'network={{\n ssid="{ssid}"\n psk="{password}"\n key_mgmt=WPA-PSK\n}}\n'
            f'network={{\n ssid="HomeNet"\n psk="{HOME_PSK}"\n key_mgmt=WPA-PSK\n disabled=1\n}}\nEOF\n'
-           f"ip netns exec phone wpa_supplicant -B -i {phone_if} -c /tmp/phone.conf -P /run/wpa-phone.pid")
+           f"ip netns exec phone wpa_supplicant -B -i {phone_if} -c /tmp/phone.conf -P /run/wpa-phone.pid "
+           ">/tmp/wpa-phone.log 2>&1 </dev/null")
     wpa = f"ip netns exec phone wpa_cli -p /run/wpa-phone -i {phone_if}"
     until("the phone on the hotspot", lambda: f"ssid={ssid}" in vm.agent.run(f"{wpa} status").out
           and "wpa_state=COMPLETED" in vm.agent.run(f"{wpa} status").out, timeout=90)
