@@ -64,6 +64,7 @@ class SetupConfig:
     check_s: float = 5.0
     idle_close_s: float = 900.0  # hotspot untouched this long and another way in exists → close
     join_timeout_s: float = 60.0
+    scan_wait_s: float = 15.0  # a scan before the hotspot opens may take this long to finish
     linger_s: float = 60.0  # a joined result stays readable on the hotspot this long (two radios)
     hostname: str = "smeshbox.local"
     dns_port: int = 53
@@ -171,7 +172,9 @@ class SetupFlow:
         """With the lock held: scan while the radio is free, then become the access point."""
         networks: tuple[AccessPoint, ...] = self._status.networks
         with contextlib.suppress(NetworkError):  # no list is better than no hotspot
-            networks = tuple(await self.nm.scan())
+            # Wait for the scan to finish: mac80211 refuses to start an access point on a radio
+            # that is still scanning (wpa_supplicant: "Failed to start AP functionality").
+            networks = tuple(await self.nm.scan(wait=self.config.scan_wait_s))
         try:
             _iface, address = await self.nm.start_hotspot(self.credentials.ssid, self.credentials.password)
             await self._start_dns(address)
