@@ -342,8 +342,10 @@ class NetworkManagerClient:
             "connection": {"id": Variant("s", "smeshbox-setup-hotspot"),
                            "uuid": Variant("s", str(uuid.uuid4())),
                            "type": Variant("s", "802-11-wireless"), "autoconnect": Variant("b", False)},
+            # A fixed channel: left to NetworkManager, the access point failed to start on
+            # simulated radios in the world regulatory domain; channel 6 is allowed everywhere.
             "802-11-wireless": {"ssid": Variant("ay", ssid.encode()), "mode": Variant("s", "ap"),
-                                "band": Variant("s", "bg")},
+                                "band": Variant("s", "bg"), "channel": Variant("u", 6)},
             "802-11-wireless-security": {"key-mgmt": Variant("s", "wpa-psk"),
                                          "psk": Variant("s", password),
                                          "proto": Variant("as", ["rsn"]),
