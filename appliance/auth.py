@@ -112,6 +112,11 @@ class Auth:
             # Never fall back to "no password" (that would re-open onboarding to anyone on the LAN).
             raise AuthError(f"{self.path} is damaged ({exc}); restore it or factory-reset") from exc
 
+    def reload(self) -> None:
+        """Re-reads the password file: for a second process (the diagnostics page) that must
+        follow a password the daemon changed. Blocking (one small read)."""
+        self._hash = self._load()
+
     @property
     def password_set(self) -> bool:
         return self._hash is not None

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "peers-box": ("appliance.web.peers", "run the box's helper broker, API and one init with helpers"),
     "k2pow-service": ("appliance.web.k2pow_service", "serve post-rs's k2pow-service protocol for a box"),
     "peers-bench": ("appliance.web.peers_bench", "measure what a helper adds to the box"),
+    "diag": ("appliance.web.diagnostics", "the diagnostics page (works when the daemon does not)"),
 }
 
 

@@ -277,6 +277,8 @@ class Extras:
     web_runner: object | None = None
     supervisor: NodeSupervisor | None = None
     hw: object | None = None
+    hostnet: object | None = None  # appliance.hostnet.service.HostNetManager on a box
+    button: object | None = None  # appliance.hw.button.SetupButton where the board has GPIO
     discovery: object | None = None
     settings: object | None = None
     ota: object | None = None
@@ -340,6 +342,8 @@ class Extras:
         self.hw = HwManager(self.bus, hw_config)
         await self.hw.start()
         self.started.append(self.hw)
+        if not self.dev:  # a developer's machine keeps its own network alone
+            await self._start_hostnet()
         # Only the box announces (its unit passes --announce): mDNS from a developer's machine or a
         # test run would reach a real LAN.
         self.discovery = DiscoveryManager(
@@ -358,6 +362,33 @@ class Extras:
         """The name the person chose in Settings ("smeshbox" until then): http://NAME.local."""
         settings = self.settings
         return getattr(getattr(settings, "current", None), "hostname", "") or "smeshbox"
+
+    async def _start_hostnet(self) -> None:
+        """NetworkManager, the setup hotspot and portal, the clock check, and the setup button."""
+        from appliance.hostnet.service import HostNetManager
+        from appliance.hw.button import SetupButton, gpiod_chip
+        from appliance.system.reset import ResetService
+
+        hw = self.hw
+
+        def notice(lines: tuple[str, ...], qr: str = "") -> None:
+            if hw is not None:
+                hw.set_status(notice=lines, qr=qr)  # type: ignore[attr-defined]
+
+        self.hostnet = HostNetManager(self.layout.root, box_short_id(self.layout), notice=notice)
+        await self.hostnet.start()
+        self.started.append(self.hostnet)
+        if self.health is not None:
+            from appliance.health.box import add_hostnet_check
+
+            add_hostnet_check(self.health, self.hostnet)
+        if Path("/dev/gpiochip0").exists():
+            reset = ResetService(self.layout.root, on_restart=self.on_restart)
+            # the button's reset keeps the identity keys: the drives' PoST data stays usable
+            self.button = SetupButton(gpiod_chip("/dev/gpiochip0"), self.hostnet.open_setup,
+                                      functools.partial(reset.factory_reset, keep_identities=True), notice)
+            await self.button.start()
+            self.started.append(self.button)
 
     async def _start_web(self, drives: object, jobs: object, store: IdentityStore) -> object:
         from appliance.jobs.webview import DrivesView
@@ -392,6 +423,11 @@ class Extras:
 
             helpers = await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
             self.started.append(helpers)
+        if self.hostnet is not None:
+            from appliance.web import portal
+            from appliance.web.app import UI_DIR
+
+            portal.install(app, self.hostnet, UI_DIR)  # type: ignore[arg-type]
         # The configured cap, never above what the descriptor budget leaves outside the PoST work.
         cap = self.config.web_max_connections
         if self.web_connection_cap is not None:

@@ -24,6 +24,9 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "pyopencl": ("peers",),
     "ijson": ("node",),
     "smtplib": ("notify",),
+    "dbus_fast": ("hostnet",),
+    "dnslib": ("hostnet",),
+    "gpiod": ("hw",),
 }
 
 

@@ -8,10 +8,13 @@ check with ``HealthMonitor.add_check(name, check)`` (the clock check, node mode'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from appliance.drives.manager import DriveManager
 from appliance.health.descriptors import descriptor_check
 from appliance.health.drives import drive_check
 from appliance.health.jobs import JobCheck
+from appliance.health.model import Finding, Severity
 from appliance.health.monitor import HealthMonitor
 from appliance.health.node import node_check
 from appliance.health.power import PowerCheck
@@ -20,6 +23,9 @@ from appliance.hw.manager import HwManager
 from appliance.jobs.manager import JobManager
 from appliance.node.supervisor import NodeSupervisor
 from appliance.supervision import Supervisor
+
+if TYPE_CHECKING:  # the D-Bus library loads only where the box manages its network
+    from appliance.hostnet.service import HostNetManager
 
 
 def daemon_health(drives: DriveManager, jobs: JobManager) -> tuple[HealthMonitor, Supervisor]:
@@ -39,3 +45,14 @@ def add_extras_checks(health: HealthMonitor, node: NodeSupervisor, hw: HwManager
         power = PowerCheck(hw.snapshot)
         health.add_check("power", power)
         jobs.undervoltage_source = power.undervoltage
+
+
+def add_hostnet_check(health: HealthMonitor, hostnet: HostNetManager) -> None:
+    """The clock check (an unsynced clock misses PoET rounds) and the network's state, as the
+    host-networking domain reports them."""
+
+    def check() -> list[Finding]:
+        found = hostnet.problems()
+        return [Finding(p.id, p.component, Severity(p.severity), p.reason, p.remedy) for p in found]
+
+    health.add_check("hostnet", check)

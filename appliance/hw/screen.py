@@ -26,6 +26,10 @@ class DisplayStatus:
     url: str = ""
     state: str = "starting"
     temperature_c: float | None = None
+    #: a message that replaces the status lines (the setup hotspot's password, what the setup
+    #: button is about to do); ``qr`` is then the code drawn beside it instead of the URL's
+    notice: tuple[str, ...] = ()
+    qr: str = ""
 
 
 def _fit_font(
@@ -75,7 +79,23 @@ def _draw_qr(img: Image.Image, url: str) -> int:
     return size
 
 
+def render_notice(lines: tuple[str, ...], qr: str = "") -> Image.Image:
+    """A message screen: the QR code (if any) on the left, up to four lines beside it."""
+    img = Image.new("1", (WIDTH, HEIGHT), 0)
+    left = _draw_qr(img, qr) + 3 if qr else 0
+    draw = ImageDraw.Draw(img)
+    draw.fontmode = "1"
+    shown = lines[:4]
+    pitch = HEIGHT // max(len(shown), 1)
+    for index, line in enumerate(shown):
+        font, text = _fit_font(draw, line, WIDTH - left)
+        draw.text((left, index * pitch), text, font=font, fill=1)
+    return img
+
+
 def render_status(status: DisplayStatus) -> Image.Image:
+    if status.notice:
+        return render_notice(status.notice, status.qr)
     img = Image.new("1", (WIDTH, HEIGHT), 0)
     left = _draw_qr(img, status.url) + 3 if status.url else 0
     draw = ImageDraw.Draw(img)

@@ -107,3 +107,28 @@ async def test_a_stalled_smesher_fails_the_gate_on_the_node_check(served) -> Non
     result = await gatemod.run_gate(config)
     checks = {c.name: c for c in result.checks}
     assert not result.healthy and checks["node"].status == "fail" and "stalled" in checks["node"].detail
+
+
+async def test_an_unsynced_clock_reaches_health_through_the_hostnet_hook(served) -> None:
+    """The host-networking domain's clock check, wired the way the daemon wires it: an unsynced
+    clock is a problem the gate names (a box with a wrong clock misses PoET rounds)."""
+    from appliance.health.box import add_hostnet_check
+    from appliance.hostnet.clock import ClockCheck, ClockState
+
+    health, config = served
+    state = [ClockState(synced=True, ntp_enabled=True, server="ntp.example", server_answered=True)]
+    clock = ClockCheck()
+
+    class HostNet:  # the one method the hook reads, over the real clock check
+        def problems(self):
+            return clock.problems(state[0])
+
+    add_hostnet_check(health, HostNet())  # type: ignore[arg-type]
+    assert (await gatemod.run_gate(config)).healthy
+    state[0] = ClockState(synced=False, ntp_enabled=True, server="ntp.example", server_answered=False)
+    report = health.report().to_json()
+    assert [p["id"] for p in report["problems"]] == ["clock-unsynced"]
+    assert report["problems"][0]["component"] == "clock" and report["problems"][0]["remedy"]
+    assert report["problems"][0]["severity"] == "error" and report["status"] == "failing"
+    result = await gatemod.run_gate(config)
+    assert not result.healthy and "clock" in result.reason().lower()
