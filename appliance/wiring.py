@@ -41,6 +41,8 @@ from appliance.web import services as ws
 log = logging.getLogger(__name__)
 
 NETWORK_FILE = "network.json"
+#: installed by the OS image (image/overlay): NetworkManager is the box's, the appliance manages it
+BOX_NETWORK_CONF = Path("/etc/NetworkManager/conf.d/smeshbox.conf")
 DEVNET_FILE = "devnet.json"
 #: the dev devnet's epoch: long enough to watch, short enough to see several in one sitting
 DEV_TIME_SCALE = 6.0
@@ -342,7 +344,9 @@ class Extras:
         self.hw = HwManager(self.bus, hw_config)
         await self.hw.start()
         self.started.append(self.hw)
-        if not self.dev:  # a developer's machine keeps its own network alone
+        # The box's network is ours to manage only on the image, which hands NetworkManager to the
+        # appliance with this file; a developer's machine (or --dev) keeps its own network alone.
+        if not self.dev and BOX_NETWORK_CONF.exists():
             await self._start_hostnet()
         # Only the box announces (its unit passes --announce): mDNS from a developer's machine or a
         # test run would reach a real LAN.
