@@ -87,21 +87,34 @@ def _reason(exc: web.HTTPException) -> str:
     return text if text and not text.startswith(str(exc.status)) else exc.reason
 
 
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/api/"):
+def session_guard(
+    auth_key: web.AppKey[Auth], cookie: str, public: set[str], session_key: web.RequestKey | None = None
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """The API's gate, shared by the main page and the diagnostics service: a browser's
+    state-changing request must come from this box's page; every API path but ``public`` needs a
+    session (cookie ``cookie``) and, to change state, its CSRF token."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith("/api/"):
+            return await handler(request)
+        if request.method in UNSAFE:
+            _check_origin(request)
+        if request.path in public:
+            return await handler(request)
+        session = request.app[auth_key].session(request.cookies.get(cookie))
+        if session is None:
+            raise ApiError(401, "unauthenticated", "log in first (no session, or it expired)")
+        if request.method in UNSAFE and not Auth.csrf_ok(session, request.headers.get(api.CSRF_HEADER)):
+            raise ApiError(403, "csrf", f"missing or wrong {api.CSRF_HEADER} header; reload the page")
+        if session_key is not None:
+            request[session_key] = session
         return await handler(request)
-    if request.method in UNSAFE:
-        _check_origin(request)
-    if request.path in PUBLIC:
-        return await handler(request)
-    session = request.app[api.AUTH].session(request.cookies.get(api.COOKIE))
-    if session is None:
-        raise ApiError(401, "unauthenticated", "log in first (no session, or it expired)")
-    if request.method in UNSAFE and not Auth.csrf_ok(session, request.headers.get(api.CSRF_HEADER)):
-        raise ApiError(403, "csrf", f"missing or wrong {api.CSRF_HEADER} header; reload the page")
-    request[api.SESSION] = session
-    return await handler(request)
+
+    return guard
+
+
+auth_middleware = session_guard(api.AUTH, api.COOKIE, PUBLIC, api.SESSION)
 
 
 def _check_origin(request: web.Request) -> None:

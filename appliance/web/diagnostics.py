@@ -26,33 +26,18 @@ from appliance.config import BOX_STATE_DIR
 from appliance.diagnostics import bundle
 from appliance.diagnostics.collect import Sources, report
 from appliance.web._http import ApiError, read_json
-from appliance.web.app import UI_DIR, _check_origin, errors_middleware
+from appliance.web.app import UI_DIR, errors_middleware, session_guard
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8090
 COOKIE = "smeshbox_diag"
-CSRF_HEADER = "X-CSRF-Token"
 SOURCES = web.AppKey("sources", Sources)
 AUTH = web.AppKey("diag_auth", Auth)
 PUBLIC = {"/api/login"}
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@web.middleware
-async def _auth(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    if request.method in UNSAFE:
-        _check_origin(request)
-    if request.path in PUBLIC:
-        return await handler(request)
-    session = request.app[AUTH].session(request.cookies.get(COOKIE))
-    if session is None:
-        raise ApiError(401, "unauthenticated", "log in with the box's admin password")
-    if request.method in UNSAFE and not Auth.csrf_ok(session, request.headers.get(CSRF_HEADER)):
-        raise ApiError(403, "csrf", f"missing or wrong {CSRF_HEADER} header; reload the page")
-    return await handler(request)
+_auth = session_guard(AUTH, COOKIE, PUBLIC)
 
 
 async def login(request: web.Request) -> web.Response:

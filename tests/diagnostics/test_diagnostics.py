@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import aiohttp
@@ -162,6 +163,11 @@ def test_daemon_process_and_tail(tmp_path: Path) -> None:
     lookalike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)",
                                   "-m", "appliance", "run"])
     try:
+        # until the child has exec'd, /proc shows the parent's (pytest's) command line
+        deadline = time.monotonic() + 30
+        while b"sleep" not in Path(f"/proc/{lookalike.pid}/cmdline").read_bytes():
+            assert time.monotonic() < deadline, "the look-alike process never started"
+            time.sleep(0.01)
         (tmp_path / "lock").write_text(f"{lookalike.pid}\n")
         assert daemon_process(tmp_path) == (True, lookalike.pid)
     finally:
