@@ -48,6 +48,13 @@ UPSTREAM_SYMBOLS = {
     "BR2_PACKAGE_REDIS", "BR2_PACKAGE_PYTHON_REDIS", "BR2_PACKAGE_PYTHON_CLICK",
     "BR2_PACKAGE_PYTHON_DATEUTIL", "BR2_PACKAGE_PYTHON_PACKAGING", "BR2_USE_MMU", "BR2_STATIC_LIBS",
     "BR2_TOOLCHAIN_GCC_AT_LEAST_4_9", "BR2_TOOLCHAIN_HAS_ATOMIC", "BR2_TOOLCHAIN_HAS_THREADS_NPTL",
+    # hostnet/hw/node dependencies, checked in buildroot/buildroot@e991fa0: python-dbus-fast (5.0.14,
+    # older than our pin), python-googleapis-common-protos (1.74.0, older), python-gpiod (2.5.0, our
+    # pin; selects libgpiod2, hence its `depends on` headers >= 5.10 and !libgpiod, which smeshbox
+    # repeats), yajl 2.1.0 (python-ijson's C backend). dnslib and ijson are ours (package/python-*).
+    "BR2_PACKAGE_PYTHON_DBUS_FAST", "BR2_PACKAGE_PYTHON_GOOGLEAPIS_COMMON_PROTOS",
+    "BR2_PACKAGE_PYTHON_GPIOD", "BR2_TOOLCHAIN_HEADERS_AT_LEAST_5_10", "BR2_PACKAGE_LIBGPIOD",
+    "BR2_PACKAGE_YAJL",
 }
 # pyproject names whose Buildroot package is not python-<name>.
 BUILDROOT_NAME = {"systemd-python": "python-systemd"}
