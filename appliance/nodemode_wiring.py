@@ -146,7 +146,8 @@ async def adopt_for_dataset(jobs: Any, identities: IdentityStore, drive_id: str,
     await asyncio.to_thread(identities.save, dataclasses.replace(identity, name=volume.identity), True)
     await jobs.volume_ready(dataclasses.replace(volume, node_id=identity.node_id))
     try:
-        await jobs.allocate(drive_id, snap.max_bytes)
+        # labels depend on the identity: none of those written for the old key can be kept
+        await jobs.allocate(drive_id, snap.max_bytes, keep_labels=False)
     except (PlanLockedError, NotReadyError) as exc:  # put everything back as it was
         await asyncio.to_thread(identities.save, old, True)
         await jobs.volume_ready(volume)

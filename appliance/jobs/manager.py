@@ -249,8 +249,10 @@ class JobManager:
             plan = dataclasses.replace(plan, eta_seconds=labels / rate, shared_with=len(others))
         return plan
 
-    async def allocate(self, drive_id: str, max_bytes: int) -> Plan:
-        """Re-sizes a dataset this box is still initializing (0 = all free space).
+    async def allocate(self, drive_id: str, max_bytes: int, *, keep_labels: bool = True) -> Plan:
+        """Re-sizes a dataset this box is still initializing (0 = all free space). With
+        ``keep_labels=False`` (the dataset is made again for another identity, whose labels are all
+        different) the labels written so far are discarded instead.
 
         The labels already written are kept (``appliance.post.resize``): growing keeps them all,
         shrinking keeps the first ones. Whatever can stop it — complete or imported data
@@ -273,7 +275,7 @@ class JobManager:
         def written() -> bool:
             return (datadir / STATE_FILE).exists() and (datadir / METADATA_FILE).exists()
 
-        if written():  # refused here, before the job is even paused, when the labels cannot be kept
+        if keep_labels and written():  # refused here, before the job is paused, when labels cannot be kept
             await asyncio.to_thread(plan_resize, datadir, plan.num_units)
         job.paused_by["replan"] = "re-planning"
         self._update(job)
@@ -282,7 +284,7 @@ class JobManager:
         try:
             await self._wait_thread(job)
             await cancel_and_wait(job.task)
-            keeping = written()  # init may have made its first commit meanwhile
+            keeping = keep_labels and written()  # init may have made its first commit meanwhile
             if keeping:  # and moved on while it ran: plan again from where it stopped
                 resize = await asyncio.to_thread(plan_resize, datadir, plan.num_units)
                 await asyncio.to_thread(apply_resize, datadir, resize)
@@ -290,7 +292,7 @@ class JobManager:
                 log.info("drive %s: resized to %d unit(s), %d labels kept, %d dropped%s", drive_id,
                          plan.num_units, resize.kept, resize.dropped,
                          " (VRF minimum searched again)" if resize.rescanned else "")
-            else:  # nothing committed yet: whatever lies there is an uncommitted tail
+            else:  # nothing committed yet (an uncommitted tail), or labels of another identity
                 for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE,
                                  datadir / STATE_FILE]:
                     leftover.unlink(missing_ok=True)
