@@ -49,10 +49,15 @@ def add_extras_checks(health: HealthMonitor, node: NodeSupervisor, hw: HwManager
 
 def add_hostnet_check(health: HealthMonitor, hostnet: HostNetManager) -> None:
     """The clock check (an unsynced clock misses PoET rounds) and the network's state, as the
-    host-networking domain reports them."""
+    host-networking domain reports them. Clock problems are warnings here: the node already
+    refuses to act on an unsynced clock, and a box that boots where no NTP server answers yet must
+    not have its update rolled back for it; the page still shows them with their remedy."""
 
     def check() -> list[Finding]:
-        found = hostnet.problems()
-        return [Finding(p.id, p.component, Severity(p.severity), p.reason, p.remedy) for p in found]
+        return [
+            Finding(p.id, p.component, Severity.WARNING if p.component == "clock" else Severity(p.severity),
+                    p.reason, p.remedy)
+            for p in hostnet.problems()
+        ]
 
     health.add_check("hostnet", check)

@@ -111,7 +111,8 @@ async def test_a_stalled_smesher_fails_the_gate_on_the_node_check(served) -> Non
 
 async def test_an_unsynced_clock_reaches_health_through_the_hostnet_hook(served) -> None:
     """The host-networking domain's clock check, wired the way the daemon wires it: an unsynced
-    clock is a problem the gate names (a box with a wrong clock misses PoET rounds)."""
+    clock is on the health object with its remedy, as a warning: the box is degraded, and the gate
+    lets an update stand (the node itself refuses to act until the clock is synced)."""
     from appliance.health.box import add_hostnet_check
     from appliance.hostnet.clock import ClockCheck, ClockState
 
@@ -129,6 +130,6 @@ async def test_an_unsynced_clock_reaches_health_through_the_hostnet_hook(served)
     report = health.report().to_json()
     assert [p["id"] for p in report["problems"]] == ["clock-unsynced"]
     assert report["problems"][0]["component"] == "clock" and report["problems"][0]["remedy"]
-    assert report["problems"][0]["severity"] == "error" and report["status"] == "failing"
+    assert report["problems"][0]["severity"] == "warning" and report["status"] == "degraded"
     result = await gatemod.run_gate(config)
-    assert not result.healthy and "clock" in result.reason().lower()
+    assert result.healthy
