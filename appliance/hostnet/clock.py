@@ -55,9 +55,10 @@ class ClockState:
 
 async def _get(bus: MessageBus, name: str, path: str, interface: str, prop: str,
                timeout: float) -> object:
-    reply = await asyncio.wait_for(bus.call(Message(
-        destination=name, path=path, interface="org.freedesktop.DBus.Properties", member="Get",
-        signature="ss", body=[interface, prop])), timeout)
+    async with asyncio.timeout(timeout):  # wait_for can lose a cancel on 3.11
+        reply = await bus.call(Message(
+            destination=name, path=path, interface="org.freedesktop.DBus.Properties", member="Get",
+            signature="ss", body=[interface, prop]))
     assert reply is not None
     if reply.message_type == MessageType.ERROR:
         raise LookupError(f"{name}.{prop}: {reply.body[0] if reply.body else reply.error_name}")
@@ -68,8 +69,8 @@ async def _get(bus: MessageBus, name: str, path: str, interface: str, prop: str,
 async def read_clock(bus_address: str | None = None, timeout: float = 5.0) -> ClockState:
     """One reading of timedated and timesyncd (the system bus unless ``bus_address``)."""
     try:
-        bus = await asyncio.wait_for(MessageBus(bus_address=bus_address, bus_type=BusType.SYSTEM).connect(),
-                                     timeout)
+        async with asyncio.timeout(timeout):
+            bus = await MessageBus(bus_address=bus_address, bus_type=BusType.SYSTEM).connect()
     except (OSError, TimeoutError) as exc:
         return ClockState(None, error=f"the system bus is not reachable ({exc})")
     try:

@@ -125,7 +125,8 @@ class NetworkManagerClient:
     async def connect(cls, bus_address: str | None = None, timeout: float = 5.0) -> NetworkManagerClient:
         bus = MessageBus(bus_address=bus_address, bus_type=BusType.SYSTEM)
         try:
-            await asyncio.wait_for(bus.connect(), timeout)
+            async with asyncio.timeout(timeout):  # wait_for can lose a cancel on 3.11
+                await bus.connect()
         except (OSError, TimeoutError) as exc:
             raise NetworkError(f"the system bus is not reachable ({exc})") from exc
         return cls(bus)
@@ -133,7 +134,8 @@ class NetworkManagerClient:
     async def close(self) -> None:
         self._bus.disconnect()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._bus.wait_for_disconnect(), 2.0)
+            async with asyncio.timeout(2.0):
+                await self._bus.wait_for_disconnect()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -142,7 +144,8 @@ class NetworkManagerClient:
         msg = Message(destination=NM, path=path, interface=interface, member=member,
                       signature=signature, body=body or [])
         try:
-            reply = await asyncio.wait_for(self._bus.call(msg), timeout)
+            async with asyncio.timeout(timeout):
+                reply = await self._bus.call(msg)
         except TimeoutError as exc:
             raise NetworkError(f"NetworkManager did not answer {member} within {timeout:g} s") from exc
         assert reply is not None
@@ -280,7 +283,8 @@ class NetworkManagerClient:
             profile, _active = await self._call(NM_PATH, NM, "AddAndActivateConnection", "a{sa{sv}}oo",
                                                 [settings, device.path, "/"])
             try:
-                reason = await asyncio.wait_for(watch.outcome(), timeout)
+                async with asyncio.timeout(timeout):
+                    reason = await watch.outcome()
             except TimeoutError:
                 reason = f"no connection within {timeout:g} s (out of range, or DHCP did not answer)"
             addresses = await self._addresses(await self._prop(device.path, DEVICE, "Ip4Config"))
@@ -364,7 +368,8 @@ class NetworkManagerClient:
                 [settings, device.path, "/", {"persist": Variant("s", "volatile")}])
             self._hotspot_active, self._hotspot_profile = active, profile
             try:
-                reason = await asyncio.wait_for(watch.outcome(), timeout)
+                async with asyncio.timeout(timeout):
+                    reason = await watch.outcome()
             except TimeoutError:
                 reason = f"the hotspot did not come up within {timeout:g} s"
         finally:
