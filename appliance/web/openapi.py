@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance import __version__
-from appliance.web import openapi_status
+from appliance.web import openapi_peers, openapi_status
 from appliance.web.services import DRIVE_STATES, JOB_STATES
 
 Schema = dict[str, Any]
@@ -453,6 +453,7 @@ PATHS.update(
 )
 
 openapi_status.register(SCHEMAS, PATHS)
+openapi_peers.register(SCHEMAS, PATHS)
 
 
 def document() -> Schema:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import ipaddress
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -20,15 +23,22 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.config import HelpersSettings
+from appliance.peers.redisd import RedisError
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
 from appliance.peers.units import MAX_UNIT_LABELS
 from appliance.post.metadata import PostMetadata
-from appliance.web._http import ApiError, ok
+from appliance.system.files import atomic_write_json
+from appliance.web._http import ApiError, ok, read_json
+
+log = logging.getLogger(__name__)
 
 SERVICE = web.AppKey("peers_service", PeersService)
 # On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
 PEERS = web.AppKey("peers", PeersService)
 HELPER_API_URL = web.AppKey("peers_helper_api", str)
+# On the owner's app: turns helpers on from the page (set by the daemon's wiring).
+SWITCH = web.AppKey("peers_switch", object)
 MAX_UNIT_BYTES = MAX_UNIT_LABELS * 16
 owner_routes = web.RouteTableDef()
 
@@ -178,6 +188,19 @@ async def peers_code(request: web.Request) -> web.Response:
     return ok({"code": code.code, "expires_in": code.expires_in, "command": command})
 
 
+@owner_routes.post("/api/v1/peers/enable")
+async def peers_enable(request: web.Request) -> web.Response:
+    """Starts the broker and the helper API on the box's LAN address (or ``host``), now and after
+    every restart; an init already running is handed over to the helpers (it resumes where it is)."""
+    body = await read_json(request, "PeersEnable")
+    switch = request.app.get(SWITCH)
+    if request.app.get(PEERS) is None:
+        if not isinstance(switch, HelperSwitch):
+            raise ApiError(409, "conflict", "this box cannot run helpers (no switch in this daemon)")
+        await switch.enable(body.get("host"))
+    return await peers_status(request)
+
+
 @owner_routes.delete("/api/v1/peers/helpers/{name}")
 async def peers_remove(request: web.Request) -> web.Response:
     """Unpairs a helper: its token and broker user stop working at once; its units go back."""
@@ -216,11 +239,89 @@ async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, setti
     the service (pairing card) and the job manager the init runner that uses helpers."""
     service = PeersService(state_dir, settings.host, settings.broker_port)
     await asyncio.to_thread(service.start)
-    runner = await serve_helper_api(service, settings.host, settings.api_port)
+    try:
+        runner = await serve_helper_api(service, settings.host, settings.api_port)
+    except BaseException:  # the port is taken: no broker left behind either
+        await asyncio.to_thread(service.stop)
+        raise
     app[PEERS] = service
     app[HELPER_API_URL] = f"https://{settings.host}:{runner.addresses[0][1]}"
     jobs.init_runner = service.run_init
     return HelpersRunning(service, runner)
+
+
+def lan_address() -> str:
+    """The box's first LAN address (the one it announces over mDNS): where helpers find it."""
+    from appliance.discovery.interfaces import addresses_of, choose_interfaces, list_interfaces
+
+    found = addresses_of(choose_interfaces(list_interfaces(), None))
+    if not found:
+        raise ApiError(409, "conflict", "the box has no LAN address yet; connect it to the network first")
+    return found[0]
+
+
+class HelperSwitch:
+    """Helpers on from the page: ``enable`` starts them and remembers the address in
+    ``<state>/peers/enabled.json`` (written atomically), so ``start`` turns them on again after a
+    restart; ``settings.host`` (the config file) turns them on from the first start."""
+
+    def __init__(self, app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings) -> None:
+        self.app, self.jobs, self.state_dir, self.settings = app, jobs, state_dir, settings
+        self.record = state_dir / "enabled.json"
+        self.running: HelpersRunning | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        host = self.settings.host
+        if not host and self.record.exists():
+            try:
+                host = str(json.loads(self.record.read_text())["host"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("%s is unreadable (%s); helpers stay off until enabled again", self.record, exc)
+                return
+        if host:
+            try:
+                await self.enable(host, remember=False)
+            except ApiError as exc:  # the address went away (another network): the box goes on alone
+                log.warning("helpers stay off: %s", exc.reason)
+
+    async def enable(self, host: object = None, remember: bool = True) -> None:
+        async with self._lock:
+            if self.running is not None:
+                return
+            if host is None:
+                host = await asyncio.to_thread(lan_address)
+            try:
+                address = str(ipaddress.ip_address(str(host)))
+            except ValueError:
+                raise ApiError(400, "bad_request", f"{host!r} is not an IP address of this box") from None
+            settings = dataclasses.replace(self.settings, host=address)
+            try:
+                self.running = await enable_helpers(self.app, self.jobs, self.state_dir, settings)
+            except (OSError, RedisError) as exc:
+                raise ApiError(409, "conflict", f"helpers cannot listen on {address}: {exc}") from exc
+            if remember:
+                await asyncio.to_thread(atomic_write_json, self.record, {"host": address})
+            pause = getattr(self.jobs, "pause", None)
+            if pause is not None:  # a running init stops (durably) and resumes with the helpers' runner
+                pause("helpers", "handing the initialization to the helpers")
+                pause("helpers", None)
+            log.info("helpers enabled on %s", address)
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+
+async def install_helpers(
+    app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings
+) -> HelperSwitch:
+    """What the daemon's wiring calls: the page's switch, on at once if it was on before."""
+    switch = HelperSwitch(app, jobs, state_dir, settings)
+    app[SWITCH] = switch
+    await switch.start()
+    return switch
 
 
 # ------------------------------------------------------------------ python -m appliance peers-box
