@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance import __version__
-from appliance.web import openapi_peers, openapi_status
+from appliance.web import openapi_init, openapi_status
 from appliance.web.services import DRIVE_STATES, JOB_STATES
 
 Schema = dict[str, Any]
@@ -98,7 +98,7 @@ SCHEMAS: dict[str, Schema] = {
             "allocated_bytes": _INT,
             "job": _nullable("Job"),
         },
-        {"node_id": _STR},
+        {"node_id": _STR, "merge_folders": _list(_STR)},
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
     "Forgotten": _obj({"status": {"const": "forgotten"}}),
@@ -453,7 +453,7 @@ PATHS.update(
 )
 
 openapi_status.register(SCHEMAS, PATHS)
-openapi_peers.register(SCHEMAS, PATHS)
+openapi_init.register(SCHEMAS, PATHS)
 
 
 def document() -> Schema:
