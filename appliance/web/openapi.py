@@ -436,7 +436,7 @@ SCHEMAS.update(
                 "helper_api": {"type": ["string", "null"]},
             }
         ),
-        "PairingCode": _obj({"code": _STR, "expires_in": _NUM, "command": _STR}),
+        "PairingCode": _obj({"code": _STR, "expires_in": _NUM, "command": _STR, "qr": _STR}),
     }
 )
 PATHS.update(

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance.config import HelpersSettings
+from appliance.hw.qr import qr_data_url
 from appliance.peers.redisd import RedisError
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
 from appliance.peers.units import MAX_UNIT_LABELS
@@ -185,7 +186,8 @@ async def peers_code(request: web.Request) -> web.Response:
     code = service.new_code()
     api = request.app.get(HELPER_API_URL) or ""
     command = f"python -m appliance helper --pair {code.code} --box {api}"
-    return ok({"code": code.code, "expires_in": code.expires_in, "command": command})
+    qr = await asyncio.to_thread(qr_data_url, command)
+    return ok({"code": code.code, "expires_in": code.expires_in, "command": command, "qr": qr})
 
 
 @owner_routes.post("/api/v1/peers/enable")
