@@ -47,7 +47,16 @@ function view(card, status, parts, refresh) {
       : h("p", { class: "muted" }, "No computer is paired."),
     status.broker !== "up" ? h("p", { class: "error" }, `Helper broker ${status.broker}; the box goes on alone meanwhile.`) : null,
     init && init.events.length ? h("p", { class: "small" }, init.events[init.events.length - 1]) : null,
-    pair, codeOut, err);
+    pair, codeOut, offButton(err, refresh), err);
+}
+
+function offButton(err, refresh) {
+  const off = h("button", { type: "button", class: "link" }, "Turn helpers off");
+  off.addEventListener("click", () => attempt(err, off, async () => {
+    await post("/peers/disable");
+    await refresh();
+  }));
+  return off;
 }
 
 // Appends the card to `root` and keeps it fresh while it is on screen.

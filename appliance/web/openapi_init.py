@@ -27,6 +27,11 @@ def register(schemas: dict[str, Any], paths: dict[str, Any]) -> None:
                     errors=(409,),
                 )
             },
+            "/peers/disable": {
+                "post": _op(
+                    "Turn helpers off (pairings are kept); the box goes on alone", "Peers", errors=(409,)
+                )
+            },
             "/drives/{drive_id}/merge": {
                 "post": {
                     **_op(

@@ -153,8 +153,19 @@ def helper_app(service: PeersService) -> web.Application:
 # ------------------------------------------------------------------ the owner's side (session app)
 
 
-def _peers(request: web.Request) -> PeersService:
+def _current(request: web.Request) -> tuple[PeersService | None, str | None]:
+    """The helper service and its URL: set on the app at start, or turned on later by the switch
+    (the app's own state is frozen once it serves)."""
     service = request.app.get(PEERS)
+    if service is not None:
+        return service, request.app.get(HELPER_API_URL)
+    switch = request.app.get(SWITCH)
+    running = switch.running if isinstance(switch, HelperSwitch) else None
+    return (running.service, running.url) if running is not None else (None, None)
+
+
+def _peers(request: web.Request) -> PeersService:
+    service, _ = _current(request)
     if service is None:
         raise ApiError(409, "conflict", "helpers are not enabled on this box")
     return service
@@ -163,7 +174,7 @@ def _peers(request: web.Request) -> PeersService:
 @owner_routes.get("/api/v1/peers")
 async def peers_status(request: web.Request) -> web.Response:
     """Helpers, their measured labels/s, the box's own, and the ETA with and without them."""
-    service = request.app.get(PEERS)
+    service, url = _current(request)
     if service is None:
         return ok(
             {
@@ -176,7 +187,7 @@ async def peers_status(request: web.Request) -> web.Response:
                 "helper_api": None,
             }
         )
-    return ok({"enabled": True, **service.status(), "helper_api": request.app.get(HELPER_API_URL)})
+    return ok({"enabled": True, **service.status(), "helper_api": url})
 
 
 @owner_routes.post("/api/v1/peers/code")
@@ -184,7 +195,7 @@ async def peers_code(request: web.Request) -> web.Response:
     """A one-time pairing code and the command a PC runs with it."""
     service = _peers(request)
     code = service.new_code()
-    api = request.app.get(HELPER_API_URL) or ""
+    api = _current(request)[1] or ""
     command = f"python -m appliance helper --pair {code.code} --box {api}"
     qr = await asyncio.to_thread(qr_data_url, command)
     return ok({"code": code.code, "expires_in": code.expires_in, "command": command, "qr": qr})
@@ -195,12 +206,24 @@ async def peers_enable(request: web.Request) -> web.Response:
     """Starts the broker and the helper API on the box's LAN address (or ``host``), now and after
     every restart; an init already running is handed over to the helpers (it resumes where it is)."""
     body = await read_json(request, "PeersEnable")
-    switch = request.app.get(SWITCH)
-    if request.app.get(PEERS) is None:
-        if not isinstance(switch, HelperSwitch):
-            raise ApiError(409, "conflict", "this box cannot run helpers (no switch in this daemon)")
-        await switch.enable(body.get("host"))
+    if _current(request)[0] is None:
+        await _switch(request).enable(body.get("host"))
     return await peers_status(request)
+
+
+@owner_routes.post("/api/v1/peers/disable")
+async def peers_disable(request: web.Request) -> web.Response:
+    """Stops the broker and the helper API (pairings are kept for next time); a running init goes
+    on with the box alone, from where it is."""
+    await _switch(request).disable()
+    return await peers_status(request)
+
+
+def _switch(request: web.Request) -> HelperSwitch:
+    switch = request.app.get(SWITCH)
+    if not isinstance(switch, HelperSwitch):
+        raise ApiError(409, "conflict", "this box cannot switch helpers (no switch in this daemon)")
+    return switch
 
 
 @owner_routes.delete("/api/v1/peers/helpers/{name}")
@@ -226,10 +249,11 @@ async def serve_helper_api(service: PeersService, host: str, port: int) -> web.A
 
 
 class HelpersRunning:
-    """What ``enable_helpers`` started: the broker and the helper API; ``stop()`` ends both."""
+    """What ``start_helpers`` started: the broker and the helper API (at ``url``); ``stop()`` ends
+    both."""
 
-    def __init__(self, service: PeersService, runner: web.AppRunner) -> None:
-        self.service, self.runner = service, runner
+    def __init__(self, service: PeersService, runner: web.AppRunner, url: str) -> None:
+        self.service, self.runner, self.url = service, runner, url
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -237,8 +261,16 @@ class HelpersRunning:
 
 
 async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
-    """Starts the broker (TLS, on ``settings.host`` only) and the helper API, hands the owner's app
-    the service (pairing card) and the job manager the init runner that uses helpers."""
+    """``start_helpers`` and hands the owner's app (not serving yet) the service (pairing card)."""
+    running = await start_helpers(jobs, state_dir, settings)
+    app[PEERS] = running.service
+    app[HELPER_API_URL] = running.url
+    return running
+
+
+async def start_helpers(jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
+    """Starts the broker (TLS, on ``settings.host`` only) and the helper API, and gives the job
+    manager the init runner that uses helpers."""
     service = PeersService(state_dir, settings.host, settings.broker_port)
     await asyncio.to_thread(service.start)
     try:
@@ -246,10 +278,8 @@ async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, setti
     except BaseException:  # the port is taken: no broker left behind either
         await asyncio.to_thread(service.stop)
         raise
-    app[PEERS] = service
-    app[HELPER_API_URL] = f"https://{settings.host}:{runner.addresses[0][1]}"
     jobs.init_runner = service.run_init
-    return HelpersRunning(service, runner)
+    return HelpersRunning(service, runner, f"https://{settings.host}:{runner.addresses[0][1]}")
 
 
 def lan_address() -> str:
@@ -299,16 +329,30 @@ class HelperSwitch:
                 raise ApiError(400, "bad_request", f"{host!r} is not an IP address of this box") from None
             settings = dataclasses.replace(self.settings, host=address)
             try:
-                self.running = await enable_helpers(self.app, self.jobs, self.state_dir, settings)
+                self.running = await start_helpers(self.jobs, self.state_dir, settings)
             except (OSError, RedisError) as exc:
                 raise ApiError(409, "conflict", f"helpers cannot listen on {address}: {exc}") from exc
             if remember:
                 await asyncio.to_thread(atomic_write_json, self.record, {"host": address})
-            pause = getattr(self.jobs, "pause", None)
-            if pause is not None:  # a running init stops (durably) and resumes with the helpers' runner
-                pause("helpers", "handing the initialization to the helpers")
-                pause("helpers", None)
+            self._hand_over("handing the initialization to the helpers")
             log.info("helpers enabled on %s", address)
+
+    async def disable(self) -> None:
+        async with self._lock:
+            if self.running is None:
+                return
+            await asyncio.to_thread(self.record.unlink, missing_ok=True)
+            self.jobs.init_runner = None
+            self._hand_over("the box goes on alone")  # stops the coordinator before its broker goes
+            await self.stop()
+            log.info("helpers disabled")
+
+    def _hand_over(self, reason: str) -> None:
+        """A running init stops (durably) and resumes at once with the job manager's runner now."""
+        pause = getattr(self.jobs, "pause", None)
+        if pause is not None:
+            pause("helpers", reason)
+            pause("helpers", None)
 
     async def stop(self) -> None:
         if self.running is not None:

@@ -163,6 +163,8 @@ def test_daemon_inits_with_a_phone_paired_helper(tmp_path: Path, netns) -> None:
         assert helper.wait(30) == 4
         assert "the box removed this helper" in helper.stderr.read()
         assert daemon.api("GET", "/api/v1/peers")["helpers"] == []
+        off = daemon.api("POST", "/api/v1/peers/disable")
+        assert off["enabled"] is False and off["broker"] == "off"
     finally:
         if helper is not None:
             _stop(helper)

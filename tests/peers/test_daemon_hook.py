@@ -88,14 +88,25 @@ async def test_switch_from_the_page_is_remembered(tmp_path: Path) -> None:
     assert PEERS not in app and not (tmp_path / "peers" / "enabled.json").exists()
     await switch.enable("127.0.0.1")
     try:
-        assert app[PEERS] is switch.running.service and jobs.init_runner is not None
+        assert switch.running is not None and jobs.init_runner is not None
         assert paused == [("helpers", "handing the initialization to the helpers"), ("helpers", None)]
         assert json.loads((tmp_path / "peers" / "enabled.json").read_text()) == {"host": "127.0.0.1"}
     finally:
         await switch.stop()
     again = web.Application()  # the daemon started again
-    restarted = await install_helpers(again, SimpleNamespace(init_runner=None), tmp_path / "peers", settings)
+    jobs = SimpleNamespace(init_runner=None, pause=lambda key, reason: paused.append((key, reason)))
+    restarted = await install_helpers(again, jobs, tmp_path / "peers", settings)
     try:
-        assert again[PEERS] is restarted.running.service and again[HELPER_API_URL].startswith("https://127.0.0.1:")
+        assert restarted.running.url.startswith("https://127.0.0.1:") and jobs.init_runner is not None
+        broker = restarted.running.service.redis
+        paused.clear()
+        await restarted.disable()  # off from the page: broker gone, the box alone, not on again
+        assert restarted.running is None and jobs.init_runner is None and not broker.running
+        assert paused == [("helpers", "the box goes on alone"), ("helpers", None)]
+        assert not (tmp_path / "peers" / "enabled.json").exists()
     finally:
         await restarted.stop()
+    third = await install_helpers(
+        web.Application(), SimpleNamespace(init_runner=None), tmp_path / "peers", settings
+    )
+    assert third.running is None
