@@ -422,11 +422,9 @@ class Extras:
         )
         services.summary, services.notify = await self._start_status(drives, jobs, services)
         app = create_app(services, settings=self.settings)  # type: ignore[arg-type]
-        if self.config.helpers.host:
-            from appliance.web.peers import enable_helpers
+        from appliance.web.peers import install_helpers  # on now if configured or enabled before
 
-            helpers = await enable_helpers(app, jobs, self.layout.root / "peers", self.config.helpers)
-            self.started.append(helpers)
+        self.started.append(await install_helpers(app, jobs, self.layout.root / "peers", self.config.helpers))
         if self.hostnet is not None:
             from appliance.web import portal
             from appliance.web.app import UI_DIR

@@ -27,6 +27,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "dbus_fast": ("hostnet",),
     "dnslib": ("hostnet",),
     "gpiod": ("hw",),
+    "segno": ("hw",),
 }
 
 

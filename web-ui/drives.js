@@ -4,6 +4,7 @@ import { attempt, post } from "./api.js";
 import { progress } from "./charts.js";
 import { errorBox, h, kv, replace } from "./dom.js";
 import { bytes, duration, pct, plural, rate } from "./format.js";
+import { mergeOffer } from "./merge.js";
 
 // Drive states (appliance.drives) and job states (appliance.jobs) → badge colour.
 const TONES = { active: "ok", ready: "ok", proving: "ok", checking: "info", initializing: "info",
@@ -66,7 +67,7 @@ export function chooseCard(d, onChange) {
       confirmBox.hidden = !confirmBox.hidden;
       open.setAttribute("aria-expanded", String(!confirmBox.hidden));
     });
-    card.append(open, confirmBox);
+    card.append(...[mergeOffer(d, err, onChange)].filter(Boolean), open, confirmBox);
   }
   card.append(err);
   return card;

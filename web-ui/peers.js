@@ -16,8 +16,14 @@ function helperRow(helper, live, onRemove) {
 function view(card, status, parts, refresh) {
   const { err, codeOut, pair } = parts;
   if (!status.enabled) {
+    const enable = h("button", { type: "button" }, "Let my computers help");
+    enable.addEventListener("click", () => attempt(err, enable, async () => {
+      await post("/peers/enable", {});
+      await refresh();
+    }));
     return replace(card, h("h3", {}, "Speed up initialization"),
-      h("p", { class: "muted" }, "Helpers are not enabled on this box."));
+      h("p", { class: "muted" }, "Helpers are off. Turning them on opens the box's helper service "
+        + "(encrypted, one password per computer) on your home network."), enable, err);
   }
   const init = status.init;
   const onRemove = (name) => attempt(err, pair, async () => {
@@ -41,7 +47,16 @@ function view(card, status, parts, refresh) {
       : h("p", { class: "muted" }, "No computer is paired."),
     status.broker !== "up" ? h("p", { class: "error" }, `Helper broker ${status.broker}; the box goes on alone meanwhile.`) : null,
     init && init.events.length ? h("p", { class: "small" }, init.events[init.events.length - 1]) : null,
-    pair, codeOut, err);
+    pair, codeOut, offButton(err, refresh), err);
+}
+
+function offButton(err, refresh) {
+  const off = h("button", { type: "button", class: "link" }, "Turn helpers off");
+  off.addEventListener("click", () => attempt(err, off, async () => {
+    await post("/peers/disable");
+    await refresh();
+  }));
+  return off;
 }
 
 // Appends the card to `root` and keeps it fresh while it is on screen.
@@ -53,7 +68,8 @@ export function showPeersCard(root) {
   parts.pair.addEventListener("click", () => attempt(parts.err, parts.pair, async () => {
     const code = await post("/peers/code");
     replace(parts.codeOut, "On the computer run: ", h("code", {}, code.command),
-      ` (code ${code.code}, valid ${duration(code.expires_in)}).`);
+      ` (code ${code.code}, valid ${duration(code.expires_in)}).`,
+      h("img", { class: "qr", src: code.qr, alt: `QR code of the command with pairing code ${code.code}` }));
   }));
   root.append(card);
   const refresh = async () => {

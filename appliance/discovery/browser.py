@@ -1,5 +1,7 @@
 """Finding Smeshboxes on the LAN: browse ``_smeshbox._tcp`` and resolve each instance to host, port,
-addresses and TXT. Used by the tests and meant for a future CLI (``smeshbox find``)."""
+addresses and TXT (``smeshbox find``, the helper without ``--box``); and :func:`resolve_host`, a
+``.local`` name (``smeshbox.local``) to its IPv4 addresses over mDNS — without relying on the
+computer's own resolver, which on many PCs does not do mDNS."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zeroconf import IPVersion, ServiceStateChange, Zeroconf
+from zeroconf import AddressResolverIPv4, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from appliance.discovery.interfaces import addresses_of, choose_interfaces, list_interfaces
@@ -81,3 +83,21 @@ async def find_smeshboxes(
         await asyncio.gather(*pending, return_exceptions=True)
         await aiozc.async_close()
     return sorted(found.values(), key=lambda box: box.name)
+
+
+async def resolve_host(
+    name: str, interfaces: Sequence[str] | None = None, timeout: float = 3.0
+) -> list[str]:
+    """The IPv4 addresses answering for ``name`` (``smeshbox.local``) over mDNS; [] if none does."""
+    host = name.rstrip(".") + "."
+    addresses = addresses_of(choose_interfaces(await asyncio.to_thread(list_interfaces), interfaces))
+    if not addresses:
+        return []
+    aiozc = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
+    try:
+        resolver = AddressResolverIPv4(host)
+        if not await resolver.async_request(aiozc.zeroconf, int(timeout * 1000)):
+            return []
+        return resolver.parsed_addresses(IPVersion.V4Only)
+    finally:
+        await aiozc.async_close()

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from appliance.aio import cancel_and_wait
 from appliance.config import StateLayout
-from appliance.drives import ops, probe
+from appliance.drives import merge_offer, ops, probe
 from appliance.drives.errors import (
     ConfirmationMismatchError,
     DriveError,
@@ -43,6 +43,7 @@ from appliance.drives.errors import (
     ToolError,
     UnknownDriveError,
 )
+from appliance.drives.merge_offer import Pieces
 from appliance.drives.model import BlockInfo, Confirmation, DriveSnapshot, DriveState
 from appliance.drives.monitor import BlockEvent, BlockMonitor, udev_properties
 from appliance.drives.volume import (
@@ -72,6 +73,7 @@ class _Drive:
     volume_dev: str | None = None  # the device (disk or partition) holding the dataset
     volume: Volume | None = None
     free_bytes: int | None = None  # refreshed by the poll loop: snapshots never touch the disk
+    pieces: tuple[str, str, str, Pieces] | None = None  # (dev, fs type, fs uuid, what): merge offer
 
     @property
     def id(self) -> str:
@@ -95,6 +97,14 @@ def _metadata_node_id(datadir: Path) -> bytes:
     if len(node_id) != 32:
         raise DriveError(f"{datadir / METADATA_FILE}: NodeId is {len(node_id)} bytes, expected 32")
     return node_id
+
+
+def _pieces(top: Path) -> Pieces | None:
+    try:
+        return merge_offer.describe(top, merge_offer.find_pieces(top))
+    except OSError as exc:  # an unreadable folder: the drive is offered as it is
+        log.warning("looking for PoST pieces on %s: %s", top, exc)
+        return None
 
 
 def _size_words(n: int | None) -> str:
@@ -262,6 +272,70 @@ class DriveManager:
             await self._examine_held(drive.name)
         return await self._format_result((drive.name, info.devno))
 
+    def start_merge(self, drive_id: str, scrypt_n: int) -> None:
+        """Starts :meth:`merge` in the background (a large drive's merge outlasts a web request):
+        refused at once when the drive has nothing to merge; progress and the outcome are in the
+        drive's ``reason``/``state``."""
+        drive = next((d for d in self._drives.values() if d.id == drive_id), None)
+        if drive is None:
+            raise UnknownDriveError(f"no drive with id {drive_id!r} is plugged in")
+        if drive.state is not DriveState.OFFERED or drive.pieces is None:
+            raise NotFormattableError(f"drive {drive_id} holds no PoST pieces to merge "
+                                      f"(it is {drive.state.value})")
+
+        async def run() -> None:
+            with contextlib.suppress(DriveError):  # said in the drive's reason
+                await self.merge(drive_id, scrypt_n)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def merge(self, drive_id: str, scrypt_n: int) -> DriveSnapshot:
+        """Merges the partial PoST datasets an offered drive holds into one (``merge_offer``), then
+        adopts it as any drive with PoST data. A refused merge (pieces of different datasets, a file
+        missing, overlapping with other bytes, a label that does not recompute) moves nothing: the
+        drive stays offered with the reason, and :class:`DriveError` says it."""
+        drive = next((d for d in self._drives.values() if d.id == drive_id), None)
+        if drive is None:
+            raise UnknownDriveError(f"no drive with id {drive_id!r} is plugged in")
+        async with self._lock(drive.name):
+            if self._drives.get(drive.name) is not drive or drive.state is not DriveState.OFFERED \
+                    or drive.pieces is None:
+                raise NotFormattableError(f"drive {drive_id} holds no PoST pieces to merge "
+                                          f"(it is {drive.state.value})")
+            if drive.info.read_only:
+                raise NotFormattableError(f"drive {drive_id} is read-only (write-protect switch?)")
+            dev, fs_type, fs_uuid, pieces = drive.pieces
+            target = self.layout.drives / fs_uuid
+            drive.state, drive.reason = DriveState.CHECKING, "merging the PoST pieces"
+            self._publish()
+            loop = asyncio.get_running_loop()
+
+            def progress(step: str) -> None:  # called in the merge thread
+                def show() -> None:
+                    drive.reason = f"merging the PoST pieces: {step}"
+                    self._publish()
+                loop.call_soon_threadsafe(show)
+
+            try:
+                await asyncio.to_thread(ops.mount, f"/dev/{dev}", target, fs_type, False)
+                try:
+                    report = await asyncio.to_thread(merge_offer.merge_pieces, target, pieces.folders,
+                                                     scrypt_n, progress)
+                finally:
+                    await self._unmount(target)
+            except (merge_offer.MergeError, ToolError, OSError) as exc:
+                drive.state = DriveState.OFFERED
+                drive.reason = f"the merge was refused: {exc}. No file was changed or lost"
+                self._publish()
+                raise DriveError(drive.reason) from exc
+            log.info("merged %d PoST file(s) on %s (nonce %d from %s)", report.files, dev, report.nonce,
+                     report.nonce_source)
+            drive.pieces = None
+            await self._examine_held(drive.name)  # now a drive with PoST data: adopted
+        return next((s for s in self.snapshot() if s.devnode == drive.info.devnode), self._snap(drive))
+
     def formatted_ids(self) -> list[str]:
         """Ids of offered drives whose confirmation was used (a repeat answers, formats nothing)."""
         return list(self._formatted)
@@ -395,7 +469,11 @@ class DriveManager:
         if datadir is None and not ours:
             files = user_files(target)
             used = await asyncio.to_thread(_free_bytes, target, "used")
+            pieces = await asyncio.to_thread(_pieces, target)
             await self._unmount(target)
+            if pieces is not None:
+                drive.pieces = (dev, fs_type, fs_uuid, pieces)
+                return f"{dev}: {pieces.summary}"
             # what erasing would destroy, in the words the person knows the drive by
             return (f"{dev}: {fs_type} '{label or 'no label'}', {_size_words(used)} used, "
                     f"{len(files)} item(s) at the top")
@@ -520,6 +598,7 @@ class DriveManager:
             free_bytes=drive.free_bytes if vol else None,
             partitions=[dataclasses.asdict(p) for p in info.partitions],
             wwn=info.wwn, devno=info.devno,
+            merge_folders=list(drive.pieces[3].folders) if drive.pieces else [],
         )
 
     def _publish(self) -> None:

@@ -73,6 +73,7 @@ class DriveSnapshot:
     partitions: list[dict[str, object]] = field(default_factory=list)
     wwn: str = ""
     devno: str = ""  # "major:minor" while plugged in: tells apart two drives with the same serial
+    merge_folders: list[str] = field(default_factory=list)  # PoST pieces an offered drive holds
 
 
 @dataclass

@@ -54,7 +54,7 @@ def drive_view(drive: DriveSnapshot, job: JobSnapshot | None) -> ws.DriveView:
         id=web_id(drive.id), state=drive.state.value, model=drive.model,  # type: ignore[arg-type]
         serial=drive.serial, size_bytes=drive.size, reason=drive.reason,
         allocated_bytes=job.total * 16 if job else 0, job=view,
-        node_id=drive.node_id or "",
+        node_id=drive.node_id or "", merge_folders=list(drive.merge_folders),
     )
 
 
@@ -87,6 +87,15 @@ class DrivesView:
             raise ws.ServiceError(str(exc), "conflict") from exc
         except DriveError as exc:
             raise ws.ServiceError(str(exc), "unavailable") from exc
+
+    async def merge(self, drive_id: str) -> None:
+        """Starts merging an offered drive's PoST pieces (checked with this box's scrypt N)."""
+        try:
+            self.drives_manager.start_merge(self._real_id(drive_id), self.jobs.settings.scrypt_n)
+        except UnknownDriveError as exc:
+            raise ws.ServiceError(str(exc), "not_found") from exc
+        except NotFormattableError as exc:
+            raise ws.ServiceError(str(exc), "conflict") from exc
 
     async def forget(self, drive_id: str) -> None:
         try:

@@ -249,6 +249,7 @@ class Coordinator:
             if name in busy or self._buffered_bytes() >= self._max_buffer:
                 continue
             size = unit_labels(stats.labels_per_second, self._unit_seconds) if stats.labels_per_second else 0
+            size = min(size, self._fair_share(stats.labels_per_second)) if size else 0
             taken = self._take(size or self._first_unit)
             if taken is None:
                 return
@@ -261,6 +262,16 @@ class Coordinator:
                 return
             self._leases[unit.unit_id] = _Lease(unit, name, now)
             stats.state = "leased"
+
+    def _fair_share(self, rate: float) -> int:
+        """At most this helper's share of what is left at the rates measured so far: near the end
+        (or on a small dataset) ten minutes of a helper's work would otherwise be everything left,
+        and the box — and every other helper — would sit idle waiting for that one unit."""
+        if not self._box_rate:
+            return self._first_unit  # the box's own rate is not measured yet: a small first unit
+        combined = self._box_rate + sum(h.labels_per_second for h in self._helpers.values())
+        left = self.total - self._next
+        return max(self._local_unit, int(left * rate / max(rate, combined)) // 64 * 64)
 
     def _next_local(self) -> tuple[int, int] | None:
         """The box computes the lowest range nobody holds, a small piece at a time."""

@@ -212,8 +212,9 @@ def run_worker(
 
 
 def _box_url(box: str | None) -> str:
-    """``--box`` as a URL: a full URL, HOST or HOST:PORT (the helper API's port, 8442 by default),
-    or — without ``--box`` — the first Smeshbox that answers on the LAN over mDNS."""
+    """``--box`` as a URL: a full URL, HOST or HOST:PORT (the helper API's port, 8442 by default;
+    a ``.local`` HOST is looked up over mDNS), or — without ``--box`` — the first Smeshbox that
+    answers on the LAN over mDNS."""
     if box is None:
         import asyncio
 
@@ -226,7 +227,23 @@ def _box_url(box: str | None) -> str:
         box = found[0].addresses[0]
     if "://" in box:
         return box
-    return f"https://{box}" if ":" in box else f"https://{box}:{HELPER_API_PORT}"
+    host, _, port = box.partition(":")
+    if host.lower().rstrip(".").endswith(".local"):
+        host = _resolve_local(host)
+    return f"https://{host}:{port or HELPER_API_PORT}"
+
+
+def _resolve_local(name: str) -> str:
+    """``smeshbox.local`` → the box's address over mDNS (the box's certificate names its address)."""
+    import asyncio
+
+    from appliance.discovery.browser import resolve_host
+
+    found = asyncio.run(resolve_host(name, timeout=3.0))
+    if not found:
+        raise HelperError(f"nothing answered for {name} on the LAN (mDNS); give the box's address with --box")
+    print(f"{name} is {found[0]}", file=sys.stderr, flush=True)
+    return found[0]
 
 
 def _default_name() -> str:

@@ -1,6 +1,11 @@
 """``PeersService``: what the web layer calls for helpers — pairing, heartbeats, uploads, removal,
 status — over one broker (``RedisServer``), one registry (``Pairing``) and, while an init with
 helpers runs, one ``Coordinator``. Blocking work (Redis ACL calls, judging a unit) runs in threads.
+
+The box's job manager may initialize several drives at once (``run_init`` is called once per
+drive); the helpers work for one of them at a time — the first to start — and move to the next
+one waiting when it ends, so a helper's queue never holds units of two datasets competing for it.
+The others go on with the box's own core meanwhile.
 """
 
 from __future__ import annotations
@@ -33,7 +38,10 @@ class PeersService:
         self.state_dir = Path(state_dir)
         self.redis = RedisServer(self.state_dir / "redis", host, port)
         self.pairing: Pairing | None = None
-        self.coordinator: Coordinator | None = None
+        self.coordinator: Coordinator | None = None  # the one the helpers work for
+        self._waiting: list[Coordinator] = []  # other drives' inits, box alone until their turn
+        self._shown: Coordinator | None = None  # the last one the helpers worked for (status)
+        self._turns = threading.Lock()
         self._celery = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -117,10 +125,31 @@ class PeersService:
         coordinator = Coordinator(
             datadir, meta, scrypt_n, dispatch or self._dispatch, on_lie=self._lied, **options
         )
+        self._lead(coordinator)
+        return coordinator
+
+    def _lead(self, coordinator: Coordinator) -> None:
+        """``coordinator`` gets every paired helper (live again at its next hello or heartbeat)."""
         for name in self.pairing_helpers():
             coordinator.add_helper(name, alive=False)
-        self.coordinator = coordinator
-        return coordinator
+        self.coordinator = self._shown = coordinator
+
+    def _enlist(self, coordinator: Coordinator) -> None:
+        with self._turns:
+            if self.coordinator is None:
+                self._lead(coordinator)
+            else:
+                self._waiting.append(coordinator)
+
+    def _retire(self, coordinator: Coordinator) -> None:
+        """An init ended (complete or stopped): the helpers go to the next drive waiting."""
+        with self._turns:
+            if coordinator in self._waiting:
+                self._waiting.remove(coordinator)
+            if self.coordinator is coordinator:
+                self.coordinator = None
+                if self._waiting:
+                    self._lead(self._waiting.pop(0))
 
     def run_init(
         self,
@@ -133,7 +162,10 @@ class PeersService:
     ) -> InitResult:
         """The job manager's init with helpers: blocking, in the caller's (low-priority) thread,
         the same contract as ``Initializer.run`` — durable on return, resumable."""
-        coordinator = self.attach(datadir, meta, scrypt_n, local_threads=threads)
+        coordinator = Coordinator(
+            datadir, meta, scrypt_n, self._dispatch, on_lie=self._lied, local_threads=threads
+        )
+        self._enlist(coordinator)
         started, first = time.monotonic(), coordinator.writer.position
 
         def report(snap: CoordinatorSnapshot) -> None:
@@ -144,7 +176,10 @@ class PeersService:
                 )
             )
 
-        complete = coordinator.run(stop, report)
+        try:
+            complete = coordinator.run(stop, report)
+        finally:
+            self._retire(coordinator)
         rate = (coordinator.writer.position - first) / max(1e-9, time.monotonic() - started)
         vrf = coordinator.writer.vrf
         return InitResult(
@@ -160,8 +195,8 @@ class PeersService:
     async def pair(self, code: str, name: str, labels_per_second: float) -> Credentials:
         assert self.pairing is not None
         creds = await asyncio.to_thread(self.pairing.pair, code, name)
-        if self.coordinator is not None:
-            self.coordinator.add_helper(name, labels_per_second)
+        if (coordinator := self.coordinator) is not None:
+            coordinator.add_helper(name, labels_per_second)
         return creds
 
     def pairing_helpers(self) -> list[str]:
@@ -172,39 +207,43 @@ class PeersService:
 
     def hello(self, helper: str, rate: float) -> None:
         """An idle helper's sign of life (and its measured rate)."""
-        if self.coordinator is not None:
-            self.coordinator.add_helper(helper, rate)
+        if (coordinator := self.coordinator) is not None:
+            coordinator.add_helper(helper, rate)
+
+    def _running(self) -> Coordinator:
+        # read once: the helpers may move to another drive's init between two calls
+        coordinator = self.coordinator
+        if coordinator is None:
+            raise UnknownUnit("no initialization is running")
+        return coordinator
 
     def heartbeat(self, helper: str, unit_id: str, done: int, rate: float) -> None:
-        if self.coordinator is None:
-            raise UnknownUnit("no initialization is running")
-        self.coordinator.add_helper(helper)
-        self.coordinator.heartbeat(helper, unit_id, done, rate)
+        coordinator = self._running()
+        coordinator.add_helper(helper)
+        coordinator.heartbeat(helper, unit_id, done, rate)
 
     def expected_bytes(self, helper: str, unit_id: str) -> int:
-        if self.coordinator is None:
-            raise UnknownUnit("no initialization is running")
-        return self.coordinator.lease_of(helper, unit_id).count * 16
+        return self._running().lease_of(helper, unit_id).count * 16
 
     def already_accepted(self, unit_id: str) -> bool:
-        return self.coordinator is not None and self.coordinator.already_accepted(unit_id)
+        coordinator = self.coordinator or self._shown
+        return coordinator is not None and coordinator.already_accepted(unit_id)
 
     async def submit(
         self, helper: str, unit_id: str, labels: bytes, claimed: tuple[int, bytes] | None
     ) -> str:
-        if self.coordinator is None:
-            raise UnknownUnit("no initialization is running")
-        return await asyncio.to_thread(self.coordinator.submit, helper, unit_id, labels, claimed)
+        return await asyncio.to_thread(self._running().submit, helper, unit_id, labels, claimed)
 
     async def revoke(self, name: str) -> bool:
         assert self.pairing is not None
         removed = await asyncio.to_thread(self.pairing.revoke, name)
-        if self.coordinator is not None:
-            self.coordinator.remove_helper(name)
+        if (coordinator := self.coordinator) is not None:
+            coordinator.remove_helper(name)
         return removed
 
     def status(self) -> dict[str, Any]:
-        snap: CoordinatorSnapshot | None = self.coordinator.snapshot() if self.coordinator else None
+        shown = self.coordinator or self._shown
+        snap: CoordinatorSnapshot | None = shown.snapshot() if shown else None
         return {
             "helpers": self.pairing.helpers() if self.pairing else [],
             "broker": self.broker_state,

@@ -14,7 +14,9 @@ interrupted postcli run), a file that two sources hold with different bytes, a m
 sampled label that does not recompute, a claimed nonce whose label does not recompute or is not
 below the threshold. It keeps the smallest whole label as the nonce, and writes the merged metadata
 plus this box's init-state sidecar last (atomically), so a power cut mid-merge leaves a folder the
-next run finishes. Files are copied (temp file, fsync, rename) or, with ``move``, renamed.
+next run finishes. Files are copied (temp file, fsync, rename) or, with ``move``, renamed; a target
+holding files of a merge cut short (no metadata yet: it is written last) counts as a source, so a
+moving merge resumes too. ``progress`` hears each step in words.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import filecmp
 import os
 import random
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,8 +83,11 @@ def _ranges(indices: list[int]) -> str:
     return ", ".join(out)
 
 
-def _load(path: Path, reference: PostMetadata | None, reference_dir: Path | None) -> _Source:
-    meta = read_metadata(path)
+def _load(
+    path: Path, reference: PostMetadata | None, reference_dir: Path | None, leftover: bool = False
+) -> _Source:
+    """One source folder; ``leftover``: the target of an interrupted merge, files without metadata."""
+    meta = replace(reference, nonce=None, nonce_value=None) if leftover and reference else read_metadata(path)
     if reference is not None:
         for attr, field in _IDENTITY:
             if getattr(meta, attr) != getattr(reference, attr):
@@ -176,17 +182,26 @@ def merge_datasets(
     samples_per_file: int = 16,
     move: bool = False,
     seed: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> MergeReport:
     """Merges the partial datasets ``sources`` into ``into`` (which may already hold some files)."""
+    say = progress or (lambda _step: None)
     if not sources:
         raise MergeError("give at least one source folder")
     into = Path(into)
     paths = [Path(s) for s in sources]
-    if into.exists() and metadata_path(into).exists() and into.resolve() not in {p.resolve() for p in paths}:
-        paths.append(into)  # a target holding files of an earlier (maybe interrupted) merge is a source too
+    leftover = False
+    if into.exists() and into.resolve() not in {p.resolve() for p in paths}:
+        if metadata_path(into).exists():
+            paths.append(into)  # the target of an earlier (maybe interrupted) merge is a source too
+        elif list_files(into):
+            leftover = True  # files an interrupted moving merge placed before its metadata
+    say(f"reading {len(paths)} folder(s)")
     loaded: list[_Source] = []
     for path in paths:
         loaded.append(_load(path, loaded[0].meta if loaded else None, loaded[0].path if loaded else None))
+    if leftover:
+        loaded.append(_load(into, loaded[0].meta, loaded[0].path, leftover=True))
     meta = loaded[0].meta
     com = commitment(meta.node_id, meta.commitment_atx_id)
     owner: dict[int, Path] = {}
@@ -206,9 +221,11 @@ def merge_datasets(
             "(postcli -fromFile/-toFile) and merge again"
         )
     rng = random.Random(seed)
-    sampled = sum(
-        _sample_file(com, scrypt_n, meta, i, file, samples_per_file, rng) for i, file in sorted(owner.items())
-    )
+    sampled = 0
+    for i, file in sorted(owner.items()):
+        say(f"recomputing sample labels of file {i + 1} of {meta.num_files}")
+        sampled += _sample_file(com, scrypt_n, meta, i, file, samples_per_file, rng)
+    say("checking the VRF nonces")
     nonce, label, nonce_source = _best_nonce(loaded, com, scrypt_n, vrf_threshold(meta.total_labels))
 
     into.mkdir(parents=True, exist_ok=True)
@@ -219,6 +236,7 @@ def merge_datasets(
             continue
         if target.exists() and filecmp.cmp(file, target, shallow=False):
             continue  # placed by an earlier run of this merge
+        say(f"placing file {index + 1} of {meta.num_files}")
         if _place(file, target, move):
             moved += 1
         else:

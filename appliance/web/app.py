@@ -16,8 +16,8 @@ from aiohttp import web
 
 from appliance.auth import Auth
 from appliance.settings import SettingsStore
+from appliance.web import drive_merge, peers, status_routes
 from appliance.web import nodemode as nodemode_api
-from appliance.web import peers, status_routes
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
 from appliance.web.connections import GUARD, ConnectionGuard, ConnectionLimits, GuardedSite
@@ -214,6 +214,7 @@ def create_app(
     app[SSE_TASKS] = set()
     app.router.add_routes(api.routes)
     app.router.add_routes(peers.owner_routes)
+    app.router.add_routes(drive_merge.routes)
     app.router.add_routes(nodemode_api.routes)
     app.router.add_routes(status_routes.routes)
     app.router.add_get("/api/v1/events", events)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from appliance import __version__
-from appliance.web import openapi_status
+from appliance.web import openapi_init, openapi_status
 from appliance.web.services import DRIVE_STATES, JOB_STATES
 
 Schema = dict[str, Any]
@@ -98,7 +98,7 @@ SCHEMAS: dict[str, Schema] = {
             "allocated_bytes": _INT,
             "job": _nullable("Job"),
         },
-        {"node_id": _STR},
+        {"node_id": _STR, "merge_folders": _list(_STR)},
     ),
     "Drives": _obj({"drives": _list(_ref("Drive"))}),
     "Forgotten": _obj({"status": {"const": "forgotten"}}),
@@ -436,7 +436,7 @@ SCHEMAS.update(
                 "helper_api": {"type": ["string", "null"]},
             }
         ),
-        "PairingCode": _obj({"code": _STR, "expires_in": _NUM, "command": _STR}),
+        "PairingCode": _obj({"code": _STR, "expires_in": _NUM, "command": _STR, "qr": _STR}),
     }
 )
 PATHS.update(
@@ -453,6 +453,7 @@ PATHS.update(
 )
 
 openapi_status.register(SCHEMAS, PATHS)
+openapi_init.register(SCHEMAS, PATHS)
 
 
 def document() -> Schema:

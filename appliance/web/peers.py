@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import ipaddress
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -20,15 +23,23 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.config import HelpersSettings
+from appliance.hw.qr import qr_data_url
+from appliance.peers.redisd import RedisError
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
 from appliance.peers.units import MAX_UNIT_LABELS
 from appliance.post.metadata import PostMetadata
-from appliance.web._http import ApiError, ok
+from appliance.system.files import atomic_write_json
+from appliance.web._http import ApiError, ok, read_json
+
+log = logging.getLogger(__name__)
 
 SERVICE = web.AppKey("peers_service", PeersService)
 # On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
 PEERS = web.AppKey("peers", PeersService)
 HELPER_API_URL = web.AppKey("peers_helper_api", str)
+# On the owner's app: turns helpers on from the page (set by the daemon's wiring).
+SWITCH = web.AppKey("peers_switch", object)
 MAX_UNIT_BYTES = MAX_UNIT_LABELS * 16
 owner_routes = web.RouteTableDef()
 
@@ -142,8 +153,19 @@ def helper_app(service: PeersService) -> web.Application:
 # ------------------------------------------------------------------ the owner's side (session app)
 
 
-def _peers(request: web.Request) -> PeersService:
+def _current(request: web.Request) -> tuple[PeersService | None, str | None]:
+    """The helper service and its URL: set on the app at start, or turned on later by the switch
+    (the app's own state is frozen once it serves)."""
     service = request.app.get(PEERS)
+    if service is not None:
+        return service, request.app.get(HELPER_API_URL)
+    switch = request.app.get(SWITCH)
+    running = switch.running if isinstance(switch, HelperSwitch) else None
+    return (running.service, running.url) if running is not None else (None, None)
+
+
+def _peers(request: web.Request) -> PeersService:
+    service, _ = _current(request)
     if service is None:
         raise ApiError(409, "conflict", "helpers are not enabled on this box")
     return service
@@ -152,7 +174,7 @@ def _peers(request: web.Request) -> PeersService:
 @owner_routes.get("/api/v1/peers")
 async def peers_status(request: web.Request) -> web.Response:
     """Helpers, their measured labels/s, the box's own, and the ETA with and without them."""
-    service = request.app.get(PEERS)
+    service, url = _current(request)
     if service is None:
         return ok(
             {
@@ -165,7 +187,7 @@ async def peers_status(request: web.Request) -> web.Response:
                 "helper_api": None,
             }
         )
-    return ok({"enabled": True, **service.status(), "helper_api": request.app.get(HELPER_API_URL)})
+    return ok({"enabled": True, **service.status(), "helper_api": url})
 
 
 @owner_routes.post("/api/v1/peers/code")
@@ -173,9 +195,35 @@ async def peers_code(request: web.Request) -> web.Response:
     """A one-time pairing code and the command a PC runs with it."""
     service = _peers(request)
     code = service.new_code()
-    api = request.app.get(HELPER_API_URL) or ""
+    api = _current(request)[1] or ""
     command = f"python -m appliance helper --pair {code.code} --box {api}"
-    return ok({"code": code.code, "expires_in": code.expires_in, "command": command})
+    qr = await asyncio.to_thread(qr_data_url, command)
+    return ok({"code": code.code, "expires_in": code.expires_in, "command": command, "qr": qr})
+
+
+@owner_routes.post("/api/v1/peers/enable")
+async def peers_enable(request: web.Request) -> web.Response:
+    """Starts the broker and the helper API on the box's LAN address (or ``host``), now and after
+    every restart; an init already running is handed over to the helpers (it resumes where it is)."""
+    body = await read_json(request, "PeersEnable")
+    if _current(request)[0] is None:
+        await _switch(request).enable(body.get("host"))
+    return await peers_status(request)
+
+
+@owner_routes.post("/api/v1/peers/disable")
+async def peers_disable(request: web.Request) -> web.Response:
+    """Stops the broker and the helper API (pairings are kept for next time); a running init goes
+    on with the box alone, from where it is."""
+    await _switch(request).disable()
+    return await peers_status(request)
+
+
+def _switch(request: web.Request) -> HelperSwitch:
+    switch = request.app.get(SWITCH)
+    if not isinstance(switch, HelperSwitch):
+        raise ApiError(409, "conflict", "this box cannot switch helpers (no switch in this daemon)")
+    return switch
 
 
 @owner_routes.delete("/api/v1/peers/helpers/{name}")
@@ -201,10 +249,11 @@ async def serve_helper_api(service: PeersService, host: str, port: int) -> web.A
 
 
 class HelpersRunning:
-    """What ``enable_helpers`` started: the broker and the helper API; ``stop()`` ends both."""
+    """What ``start_helpers`` started: the broker and the helper API (at ``url``); ``stop()`` ends
+    both."""
 
-    def __init__(self, service: PeersService, runner: web.AppRunner) -> None:
-        self.service, self.runner = service, runner
+    def __init__(self, service: PeersService, runner: web.AppRunner, url: str) -> None:
+        self.service, self.runner, self.url = service, runner, url
 
     async def stop(self) -> None:
         await self.runner.cleanup()
@@ -212,15 +261,113 @@ class HelpersRunning:
 
 
 async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
-    """Starts the broker (TLS, on ``settings.host`` only) and the helper API, hands the owner's app
-    the service (pairing card) and the job manager the init runner that uses helpers."""
+    """``start_helpers`` and hands the owner's app (not serving yet) the service (pairing card)."""
+    running = await start_helpers(jobs, state_dir, settings)
+    app[PEERS] = running.service
+    app[HELPER_API_URL] = running.url
+    return running
+
+
+async def start_helpers(jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
+    """Starts the broker (TLS, on ``settings.host`` only) and the helper API, and gives the job
+    manager the init runner that uses helpers."""
     service = PeersService(state_dir, settings.host, settings.broker_port)
     await asyncio.to_thread(service.start)
-    runner = await serve_helper_api(service, settings.host, settings.api_port)
-    app[PEERS] = service
-    app[HELPER_API_URL] = f"https://{settings.host}:{runner.addresses[0][1]}"
+    try:
+        runner = await serve_helper_api(service, settings.host, settings.api_port)
+    except BaseException:  # the port is taken: no broker left behind either
+        await asyncio.to_thread(service.stop)
+        raise
     jobs.init_runner = service.run_init
-    return HelpersRunning(service, runner)
+    return HelpersRunning(service, runner, f"https://{settings.host}:{runner.addresses[0][1]}")
+
+
+def lan_address() -> str:
+    """The box's first LAN address (the one it announces over mDNS): where helpers find it."""
+    from appliance.discovery.interfaces import addresses_of, choose_interfaces, list_interfaces
+
+    found = addresses_of(choose_interfaces(list_interfaces(), None))
+    if not found:
+        raise ApiError(409, "conflict", "the box has no LAN address yet; connect it to the network first")
+    return found[0]
+
+
+class HelperSwitch:
+    """Helpers on from the page: ``enable`` starts them and remembers the address in
+    ``<state>/peers/enabled.json`` (written atomically), so ``start`` turns them on again after a
+    restart; ``settings.host`` (the config file) turns them on from the first start."""
+
+    def __init__(self, app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings) -> None:
+        self.app, self.jobs, self.state_dir, self.settings = app, jobs, state_dir, settings
+        self.record = state_dir / "enabled.json"
+        self.running: HelpersRunning | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        host = self.settings.host
+        if not host and self.record.exists():
+            try:
+                host = str(json.loads(self.record.read_text())["host"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("%s is unreadable (%s); helpers stay off until enabled again", self.record, exc)
+                return
+        if host:
+            try:
+                await self.enable(host, remember=False)
+            except ApiError as exc:  # the address went away (another network): the box goes on alone
+                log.warning("helpers stay off: %s", exc.reason)
+
+    async def enable(self, host: object = None, remember: bool = True) -> None:
+        async with self._lock:
+            if self.running is not None:
+                return
+            if host is None:
+                host = await asyncio.to_thread(lan_address)
+            try:
+                address = str(ipaddress.ip_address(str(host)))
+            except ValueError:
+                raise ApiError(400, "bad_request", f"{host!r} is not an IP address of this box") from None
+            settings = dataclasses.replace(self.settings, host=address)
+            try:
+                self.running = await start_helpers(self.jobs, self.state_dir, settings)
+            except (OSError, RedisError) as exc:
+                raise ApiError(409, "conflict", f"helpers cannot listen on {address}: {exc}") from exc
+            if remember:
+                await asyncio.to_thread(atomic_write_json, self.record, {"host": address})
+            self._hand_over("handing the initialization to the helpers")
+            log.info("helpers enabled on %s", address)
+
+    async def disable(self) -> None:
+        async with self._lock:
+            if self.running is None:
+                return
+            await asyncio.to_thread(self.record.unlink, missing_ok=True)
+            self.jobs.init_runner = None
+            self._hand_over("the box goes on alone")  # stops the coordinator before its broker goes
+            await self.stop()
+            log.info("helpers disabled")
+
+    def _hand_over(self, reason: str) -> None:
+        """A running init stops (durably) and resumes at once with the job manager's runner now."""
+        pause = getattr(self.jobs, "pause", None)
+        if pause is not None:
+            pause("helpers", reason)
+            pause("helpers", None)
+
+    async def stop(self) -> None:
+        if self.running is not None:
+            await self.running.stop()
+            self.running = None
+
+
+async def install_helpers(
+    app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings
+) -> HelperSwitch:
+    """What the daemon's wiring calls: the page's switch, on at once if it was on before."""
+    switch = HelperSwitch(app, jobs, state_dir, settings)
+    app[SWITCH] = switch
+    await switch.start()
+    return switch
 
 
 # ------------------------------------------------------------------ python -m appliance peers-box

@@ -69,6 +69,7 @@ class DriveView:
     allocated_bytes: int = 0  # PoST space planned on this drive (0: none yet)
     job: JobView | None = None
     node_id: str = ""  # hex id of the identity whose PoST data is on this drive ("" = none)
+    merge_folders: list[str] = field(default_factory=list)  # PoST pieces to merge (offered drive)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class DrivesService(Protocol):
 
     async def allocate(self, drive_id: str, size_bytes: int) -> PlanView:
         """Commits the plan and starts (or re-plans) initialisation."""
+
+    async def merge(self, drive_id: str) -> None:
+        """Starts merging the partial PoST datasets an ``offered`` drive holds (``merge_folders``)
+        into one, then adopts it; nothing to merge → ``ServiceError('conflict')``."""
 
 
 # ---- node (node engineer: appliance/node) ------------------------------------------------------

@@ -202,3 +202,23 @@ def test_the_promised_name_when_free_and_a_suffix_on_a_clash(lan: Lan, nodes: li
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "http://smeshbox.local:8401/" in proc.stdout and "box" in proc.stdout.splitlines()[-1]
+
+
+def test_helper_finds_the_box_by_its_local_name(lan: Lan, nodes: list[Node]) -> None:
+    """``python -m appliance helper --box smeshbox.local`` on a PC: the name is looked up over mDNS
+    (``discovery.resolve_host``), not through the PC's own resolver; an unknown name is a clear error."""
+    _, snap = announce(nodes, lan.ns["a"], 8401, "A", "--host-name", "smeshbox")
+    assert snap["hostname"] == "smeshbox.local"
+    code = (
+        "import sys; from appliance.peers.helper import HelperError, _box_url\n"
+        "print(_box_url(sys.argv[1]))\n"
+        "try:\n    _box_url('nothere.local')\nexcept HelperError as exc:\n    print(exc)\n"
+    )
+    proc = subprocess.run(
+        ["ip", "netns", "exec", lan.ns["b"], sys.executable, "-c", code, "smeshbox.local:8401"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    found, refused = proc.stdout.splitlines()
+    assert found == f"https://{ADDR['a']}:8401"
+    assert refused.startswith("nothing answered for nothere.local on the LAN (mDNS)"), refused

@@ -21,7 +21,8 @@ from appliance.peers.tlsca import ensure_ca
 from appliance.post.initializer import Initializer
 from appliance.post.layout import file_name
 from appliance.post.metadata import read_metadata
-from appliance.web.peers import HELPER_API_URL, PEERS, enable_helpers
+from appliance.web._http import ApiError
+from appliance.web.peers import HELPER_API_URL, PEERS, enable_helpers, install_helpers
 
 
 async def test_enable_helpers_and_run_an_init(tmp_path: Path, tiny_meta) -> None:
@@ -71,3 +72,41 @@ async def test_enable_helpers_and_run_an_init(tmp_path: Path, tiny_meta) -> None
         ).read_bytes()
     assert read_metadata(tmp_path / "data") == read_metadata(tmp_path / "local")
     assert done.nonce == read_metadata(tmp_path / "local").nonce
+
+
+async def test_switch_from_the_page_is_remembered(tmp_path: Path) -> None:
+    """Helpers turned on from the page come back on after a restart; a running init is handed over
+    (paused and resumed at once); an address the box does not have is a clear refusal."""
+    paused: list[tuple[str, str | None]] = []
+    jobs = SimpleNamespace(init_runner=None, pause=lambda key, reason: paused.append((key, reason)))
+    settings = HelpersSettings("", 0)
+    app = web.Application()
+    switch = await install_helpers(app, jobs, tmp_path / "peers", settings)
+    assert PEERS not in app and switch.running is None
+    with pytest.raises(ApiError, match=r"cannot listen on 203\.0\.113\.77"):
+        await switch.enable("203.0.113.77")  # TEST-NET-3: not an address of this machine
+    assert PEERS not in app and not (tmp_path / "peers" / "enabled.json").exists()
+    await switch.enable("127.0.0.1")
+    try:
+        assert switch.running is not None and jobs.init_runner is not None
+        assert paused == [("helpers", "handing the initialization to the helpers"), ("helpers", None)]
+        assert json.loads((tmp_path / "peers" / "enabled.json").read_text()) == {"host": "127.0.0.1"}
+    finally:
+        await switch.stop()
+    again = web.Application()  # the daemon started again
+    jobs = SimpleNamespace(init_runner=None, pause=lambda key, reason: paused.append((key, reason)))
+    restarted = await install_helpers(again, jobs, tmp_path / "peers", settings)
+    try:
+        assert restarted.running.url.startswith("https://127.0.0.1:") and jobs.init_runner is not None
+        broker = restarted.running.service.redis
+        paused.clear()
+        await restarted.disable()  # off from the page: broker gone, the box alone, not on again
+        assert restarted.running is None and jobs.init_runner is None and not broker.running
+        assert paused == [("helpers", "the box goes on alone"), ("helpers", None)]
+        assert not (tmp_path / "peers" / "enabled.json").exists()
+    finally:
+        await restarted.stop()
+    third = await install_helpers(
+        web.Application(), SimpleNamespace(init_runner=None), tmp_path / "peers", settings
+    )
+    assert third.running is None

@@ -9,18 +9,15 @@ killed mid-init resumes; a lying helper is caught, unpaired, and its work redone
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import pickle
-import random
 import signal
 import ssl
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,6 +26,7 @@ from appliance.peers.redisd import free_port
 from appliance.post.initializer import Initializer
 from appliance.post.layout import file_name
 from appliance.post.metadata import PostMetadata, read_metadata
+from tests.peers.conftest import Netns
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,51 +34,6 @@ HERE = Path(__file__).resolve().parent
 NODE, ATX = "01" * 32, "02" * 32
 N = 4096
 META = PostMetadata(bytes.fromhex(NODE), bytes.fromhex(ATX), 8192, 2, 64 << 10)  # 4 files, 16384 labels
-_COUNTER = itertools.count()
-
-
-@dataclass
-class Netns:
-    name: str
-    host_ip: str
-    ns_ip: str
-
-    def run(self, *argv: str, **kwargs) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            ["ip", "netns", "exec", self.name, *argv], cwd=ROOT, text=True, start_new_session=True, **kwargs
-        )
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
-@pytest.fixture
-def netns():
-    if os.geteuid() != 0:
-        pytest.fail("the peers end-to-end test needs root (network namespaces)")
-    made: list[str] = []
-
-    def make() -> Netns:
-        tag = f"{os.getpid() % 100000}x{next(_COUNTER)}"
-        name, host_if, ns_if = f"sbp{tag}", f"sbh{tag}", f"sbn{tag}"
-        net = f"10.{random.randint(64, 127)}.{random.randint(0, 255)}.{random.randint(0, 63) * 4}"
-        base = net.rsplit(".", 1)
-        host_ip, ns_ip = f"{base[0]}.{int(base[1]) + 1}", f"{base[0]}.{int(base[1]) + 2}"
-        _ip("netns", "add", name)
-        made.append(name)
-        _ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
-        _ip("link", "set", ns_if, "netns", name)
-        _ip("addr", "add", f"{host_ip}/30", "dev", host_if)
-        _ip("link", "set", host_if, "up")
-        _ip("-n", name, "addr", "add", f"{ns_ip}/30", "dev", ns_if)
-        _ip("-n", name, "link", "set", ns_if, "up")
-        _ip("-n", name, "link", "set", "lo", "up")
-        return Netns(name, host_ip, ns_ip)
-
-    yield make
-    for name in made:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -35,6 +36,7 @@ async def test_pair_from_the_phone_then_remove(service, aiohttp_client, tmp_path
     helpers = await aiohttp_client(helper_app(service))
     body = await (await owner.post("/api/v1/peers/code")).json()
     assert body["command"] == f"python -m appliance helper --pair {body['code']} --box http://10.0.0.2:8442"
+    assert body["qr"].startswith("data:image/svg+xml") and "svg" in unquote(body["qr"])
     resp = await helpers.post(
         "/api/v1/peers/pair", json={"code": body["code"], "name": "desk", "labels_per_second": 5e4}
     )

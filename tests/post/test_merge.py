@@ -110,6 +110,21 @@ def test_merge_move_into_a_source(tmp_path: Path, subsets) -> None:
     assert read_metadata(parts[0]).last_position == meta.total_labels
 
 
+def test_moving_merge_cut_short_resumes(tmp_path: Path, subsets) -> None:
+    """A power cut after some files were renamed into the target, before its metadata (written
+    last): the target's files count as a source, so the next run finishes the same dataset."""
+    meta, parts = subsets
+    into = tmp_path / "into"
+    into.mkdir()
+    for index in (3, 4):  # what the first run had moved when the power went
+        (parts[1] / file_name(index)).rename(into / file_name(index))
+    steps: list[str] = []
+    report = merge_datasets(parts, into, N, move=True, progress=steps.append)
+    assert report.moved_files == 6 and read_metadata(into).last_position == meta.total_labels
+    assert sorted(p.name for p in into.glob("*.bin")) == sorted(file_name(i) for i in range(8))
+    assert steps[0] == "reading 3 folder(s)" and "placing file 8 of 8" in steps
+
+
 def _fails(parts: list[Path], into: Path, *words: str) -> None:
     with pytest.raises(MergeError) as info:
         merge_datasets(parts, into, N)

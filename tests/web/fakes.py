@@ -99,6 +99,12 @@ class FakeDrives:
         del self._drives[drive_id]
         self.bus.publish("drives", drive_id)
 
+    async def merge(self, drive_id: str) -> None:
+        drive = self._get(drive_id)
+        if drive.state != "offered" or not drive.merge_folders:
+            raise ServiceError(f"drive {drive_id} holds no PoST pieces to merge (it is {drive.state})")
+        self._set(dataclasses.replace(drive, state="checking", reason="merging the PoST pieces"))
+
     def _plan(self, drive: DriveView, size_bytes: int) -> PlanView:
         if drive.state != "active":
             raise ServiceError(f"the drive is {drive.state}; format it first")
