@@ -26,7 +26,7 @@ from appliance.post.metadata import PostMetadata
 from appliance.web._http import ApiError, ok
 
 SERVICE = web.AppKey("peers_service", PeersService)
-# On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
+# On the owner's app: the box's helper service, set by the composition when helpers are enabled.
 PEERS = web.AppKey("peers", PeersService)
 HELPER_API_URL = web.AppKey("peers_helper_api", str)
 MAX_UNIT_BYTES = MAX_UNIT_LABELS * 16
