@@ -59,6 +59,11 @@ class Lifecycle:
         self._started.append(manager)
         return manager
 
+    @property
+    def running(self) -> tuple[Stoppable, ...]:
+        """What has started and not stopped yet, oldest first."""
+        return tuple(self._started)
+
     def started(self, running: Stoppable) -> None:
         """For what starts itself (a server, the node-mode bundle): stop it with the rest."""
         self._started.append(running)
