@@ -19,6 +19,7 @@ from appliance.composition.box import Box, RunOptions
 from appliance.composition.network import box_network
 from appliance.composition.webapp import ListenError
 from appliance.config import DaemonConfig, StateLayout
+from appliance.web.portal import PORTAL
 
 LIGHT_NODE_ORDER = ["JobManager", "DriveManager", "NodeMode", "NodeSupervisor", "HwManager",
                     "DiscoveryManager", "StatusScreen", "NotifyManager", "WebApp"]
@@ -85,6 +86,37 @@ async def test_a_start_list_that_breaks_off_stops_what_had_started(tmp_path: Pat
         with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{port}"):
             await start(box)
         assert _names(box) == LIGHT_NODE_ORDER[:-1]  # everything but the web app was running
+        await stop(box)
+    assert box.lifecycle.running == ()
+    assert _others() == []
+
+
+async def test_on_the_image_host_networking_and_the_portal_join_the_list(
+        tmp_path: Path, port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image hands NetworkManager to the box (its conf.d file): host networking starts after
+    the senses, its problems reach the box's health and the portal is installed in the web app. Here no
+    NetworkManager answers (a bus socket that does not exist), which the box reports and retries."""
+    from appliance.composition import senses
+
+    handed_over = tmp_path / "smeshbox.conf"
+    handed_over.write_text("[main]\n")
+    monkeypatch.setattr(senses, "BOX_NETWORK_CONF", handed_over)
+    monkeypatch.setattr(senses, "GPIO_CHIP", tmp_path / "no-gpiochip")  # no setup button here
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+    box = _box(tmp_path, port)
+    try:
+        await start(box)
+        order = list(LIGHT_NODE_ORDER)
+        order.insert(order.index("HwManager") + 1, "HostNetManager")
+        assert _names(box) == order and box.hostnet is not None and box.button is None
+        for _ in range(100):  # the first connection attempt fails within moments
+            problems = [p.id for p in box.health.report().problems]
+            if "network-manager-down" in problems:
+                break
+            await asyncio.sleep(0.05)
+        assert "network-manager-down" in problems, problems
+        assert box.web is not None and box.web.app[PORTAL] is box.hostnet  # it answers on the hotspot only
+    finally:
         await stop(box)
     assert box.lifecycle.running == ()
     assert _others() == []
