@@ -1,7 +1,8 @@
 """Making and starting the box, after Home Assistant supervisor's ``bootstrap.py`` and
-``core.py``: :func:`initialize` makes the core every other manager hangs off; :func:`start` is
-THE start list — one line per manager, each after everything it needs; :func:`stop` undoes it
-newest first (``Box.lifecycle``), then the supervised tasks.
+``core.py`` (home-assistant/supervisor @ 090ef31e: ``initialize_coresys`` and the ordered
+``setup_loads`` of ``Core.setup``): :func:`initialize` makes the core every other manager hangs
+off; :func:`start` is THE start list — one line per manager, each after everything it needs;
+:func:`stop` undoes it newest first (``Box.lifecycle``), then the supervised tasks.
 
 Light-node and node mode are both composed here: node mode's supervisor is started before the
 light node's so the light node can ask it whether it is paused; whichever mode the person chose

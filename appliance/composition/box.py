@@ -1,5 +1,5 @@
-"""The running box, typed: every manager the daemon made, after Home Assistant
-supervisor's ``CoreSys`` (``supervisor/coresys.py``: one holder, each manager typed through
+"""The running box, typed: every manager the daemon made, after Home Assistant supervisor's
+``CoreSys`` (``supervisor/coresys.py`` @ 090ef31e: one holder, each manager typed through
 ``TYPE_CHECKING`` imports, read before it exists → an error that says so).
 
 :class:`Lifecycle` remembers what has started, so stopping undoes exactly that, newest first —
