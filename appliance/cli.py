@@ -17,7 +17,7 @@ from appliance import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "post": ("appliance.post.cli", "PoST data: init, prove, verify, labels, check, bench"),
-    "run": ("appliance.daemon", "run the appliance daemon"),
+    "run": ("appliance.composition.daemon", "run the appliance daemon"),
     "devnet": ("appliance.devnet.cli", "run the built-in devnet (PoET + gateway)"),
     "hw": ("appliance.hw.cli", "the box's sensors and OLED status screen"),
     "find": ("appliance.discovery.cli", "find Smeshboxes on the LAN over mDNS"),

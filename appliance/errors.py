@@ -1,6 +1,6 @@
 """The one refusal every domain's user-facing service raises: :class:`ServiceError`, a sentence a
 person can act on plus a ``kind`` the web layer maps to an HTTP status. It lives here, below every
-domain, so that adapters in system/, jobs/ and the wiring need not import the web layer for it."""
+domain, so that services in system/, node/ and the composition need not import the web layer for it."""
 
 from __future__ import annotations
 

@@ -81,3 +81,31 @@ def test_every_module_has_a_docstring() -> None:
         if "_pb2" not in path.name and ast.get_docstring(ast.parse(path.read_text())) is None
     ]
     assert not missing, missing
+
+
+# The web layer sits above every domain and the composition root above everything: a domain that
+# imported the page would make the page's shapes its own, and one that imported the root would
+# start depending on how the box happens to be put together.
+WEB_IMPORTERS = ("web", "composition")
+
+
+def test_no_domain_imports_the_web_layer() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in SOURCES
+        if _domain(path) not in WEB_IMPORTERS
+        for name in _imports(path)
+        if name == "appliance.web" or name.startswith("appliance.web.")
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_only_the_composition_root_imports_itself() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in SOURCES
+        if _domain(path) != "composition"
+        for name in _imports(path)
+        if name == "appliance.composition" or name.startswith("appliance.composition.")
+    ]
+    assert not offenders, "\n".join(offenders)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,6 +22,9 @@ from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet import DevnetPoet, PoetSettings
 from appliance.node.clock import ClockConfig, LayerClock, ManualTime
 from appliance.node.config import NodeConfig, PoetServer
+
+if TYPE_CHECKING:
+    from appliance.post.proof import ProofConfig
 
 EASY_POST_POW = b"\xff" * 32
 
@@ -162,7 +165,7 @@ class Devnet:
         values.update(overrides)
         return NodeConfig(**values)
 
-    def proof_config(self):
+    def proof_config(self) -> ProofConfig:
         from appliance.post.proof import ProofConfig
 
         return ProofConfig(self.config.k1, self.config.k2, self.config.post_pow_difficulty)

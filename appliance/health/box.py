@@ -1,7 +1,7 @@
 """The box's set of health checks: which domain snapshot feeds which check.
 
 ``daemon_health`` makes the health object and the task supervisor with what exists first (drives,
-jobs, the supervised tasks, descriptors); ``add_extras_checks`` adds the node and the power supply
+jobs, the supervised tasks, descriptors); ``add_node_checks`` adds the node and the power supply
 once they run, and points the init pause at the same power reading. Other features add their own
 check with ``HealthMonitor.add_check(name, check)`` (the clock check, node mode's PoST service).
 """
@@ -38,7 +38,7 @@ def daemon_health(drives: DriveManager, jobs: JobManager) -> tuple[HealthMonitor
     return health, tasks
 
 
-def add_extras_checks(health: HealthMonitor, node: NodeSupervisor, hw: HwManager | None,
+def add_node_checks(health: HealthMonitor, node: NodeSupervisor, hw: HwManager | None,
                       jobs: JobManager) -> None:
     health.add_check("node", node_check(node.snapshot))
     if hw is not None:

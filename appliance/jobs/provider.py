@@ -8,14 +8,19 @@ proving deadlines pre-empt init. The proving itself is ``appliance.post.prover``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from appliance.drives.volume import Volume
 from appliance.jobs.manager import JobManager, NotReadyError
 from appliance.node.post_provider import DirectPostProvider, PostInfo, PostUnavailable
 from appliance.node.wire import PostV1
 
+if TYPE_CHECKING:
+    from appliance.post.proof import ProofConfig
+
 
 class JobsPostProvider:
-    def __init__(self, jobs: JobManager, proof_config: object | None = None, nonces: int = 288,
+    def __init__(self, jobs: JobManager, proof_config: ProofConfig | None = None, nonces: int = 288,
                  threads: int = 1, fast_mode: bool | None = None) -> None:
         self.jobs = jobs
         self.proof_config = proof_config

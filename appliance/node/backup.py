@@ -9,13 +9,20 @@ A backup is the one copy of the keys that leaves the box, and whoever holds the 
 password offline, at their own pace; so the password must be stronger than the admin password
 (which the box's limiter protects): :data:`MIN_BACKUP_PASSWORD` characters, not just one or two
 characters repeated. Restoring takes whatever password the file was made with.
+
+:class:`IdentityBackups` is the feature as the page offers it (``appliance.web.services``'
+``IdentityService``): off the loop, with refusals a person can act on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
+from collections.abc import Iterator
 
+from appliance.errors import ServiceError
 from appliance.node import identity as ident
 from appliance.node.identity import Identity, IdentityStore
 
@@ -89,3 +96,35 @@ def restore_backup(store: IdentityStore, blob: bytes, password: str) -> list[Ide
     for identity in restored:
         store.save(identity)
     return restored
+
+
+class IdentityBackups:
+    """Export and restore of the box's identities: argon2id is slow, so each runs in a worker
+    thread; the typed errors above become :class:`~appliance.errors.ServiceError` refusals of the
+    kind that says what went wrong (the web layer re-checks the admin password before an export)."""
+
+    def __init__(self, store: IdentityStore) -> None:
+        self.store = store
+
+    async def export_backup(self, password: str) -> bytes:
+        with _refusals():
+            return await asyncio.to_thread(export_backup, self.store, password)
+
+    async def import_backup(self, blob: bytes, password: str) -> list[str]:
+        with _refusals():
+            restored = await asyncio.to_thread(restore_backup, self.store, blob, password)
+        return [i.node_id.hex() for i in restored]
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except NoIdentitiesError as exc:
+        raise ServiceError(str(exc), "not_found") from exc
+    except BackupConflictError as exc:
+        raise ServiceError(str(exc), "conflict") from exc
+    except ident.BackupError as exc:
+        raise ServiceError(str(exc), "invalid") from exc
+    except ident.IdentityError as exc:  # a damaged key file on the box: say which
+        raise ServiceError(str(exc), "conflict") from exc

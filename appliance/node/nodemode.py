@@ -20,9 +20,12 @@ import math
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.system.files import atomic_write_bytes, atomic_write_json
+
+if TYPE_CHECKING:
+    from appliance.post.proof import ProofConfig
 
 MODES = ("light", "node")
 CONFIG_FILE = "config.json"
@@ -65,7 +68,7 @@ class NetworkPreset:
         k = max(1, math.floor((now - self.genesis - offset) / self.epoch_seconds) + 1)
         return self.genesis + k * self.epoch_seconds + offset
 
-    def proof_config(self) -> object:
+    def proof_config(self) -> ProofConfig:
         from appliance.post.proof import ProofConfig
 
         return ProofConfig(self.k1, self.k2, bytes.fromhex(self.pow_difficulty))

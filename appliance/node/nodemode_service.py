@@ -65,7 +65,7 @@ class NodeModeService:
         self.datasets = datasets
         self.apply_commitment = apply_commitment  # new datasets commit to this ATX (the jobs' settings)
         self.default_commitment = default_commitment
-        # re-plans an unfinished dataset for another identity (the jobs' part, from the wiring)
+        # re-plans an unfinished dataset for another identity (the jobs' part, from the composition)
         self.adopt_identity = adopt_identity
         self._earnings: tuple[object, float, dict[str, Any]] | None = None
         self._apply_commitment()

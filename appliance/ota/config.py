@@ -28,7 +28,7 @@ class OtaConfig:
     reboot_command: tuple[str, ...] = ("systemctl", "reboot")
     rauc_command: tuple[str, ...] = ("rauc",)
     daemon_unit: str = "smeshbox.service"
-    # Whether the gate must reach the web API; None = when appliance.daemon is part of this build.
+    # Whether the gate must reach the web API; None = when appliance.composition is in this build.
     require_api: bool | None = None
 
     @classmethod

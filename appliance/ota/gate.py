@@ -156,7 +156,7 @@ async def run_gate(
     deadline = time.monotonic() + config.gate_timeout
     daemon_present = config.require_api
     if daemon_present is None:
-        daemon_present = importlib.util.find_spec("appliance.daemon") is not None
+        daemon_present = importlib.util.find_spec("appliance.composition") is not None
     checks: list[Check] = [await asyncio.to_thread(post_self_test)]
     body: dict[str, Any] = {}
     async with aiohttp.ClientSession() as session:
@@ -165,12 +165,12 @@ async def run_gate(
             api_deadline = time.monotonic() if checks[0].status == FAIL else deadline
             api, body = await _health(session, config, api_deadline)
         else:
-            api = Check("api", SKIP, "appliance.daemon is not in this build (no web API to ask)")
+            api = Check("api", SKIP, "appliance.composition is not in this build (no web API to ask)")
     checks.append(api)
     if daemon_present:
         checks.append(await _unit_active(config.daemon_unit))
     else:
-        checks.append(Check("daemon", SKIP, "appliance.daemon is not in this build"))
+        checks.append(Check("daemon", SKIP, "appliance.composition is not in this build"))
     checks.append(await _drives(drives_before, deadline, mounts_file))
     checks.append(_node(api, body))
     return GateResult(tuple(checks))

@@ -8,6 +8,7 @@ and the last finished one with a ``missed`` entry and a reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,10 +16,16 @@ NOT_RUN = "no ATX was made for this epoch: the box, the drive or the node was no
 
 
 class EpochRecord(Protocol):
-    epoch: int
-    grade: str
-    published_at: float | None
-    reason: str
+    """Read-only (the node's records are frozen dataclasses)."""
+
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def grade(self) -> str: ...
+    @property
+    def published_at(self) -> float | None: ...
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class EpochEntry:
     reason: str = ""  # why it was missed (empty otherwise)
 
 
-def with_misses(records: list[EpochRecord], current_epoch: int, limit: int = 24) -> list[EpochEntry]:
+def with_misses(records: Sequence[EpochRecord], current_epoch: int, limit: int = 24) -> list[EpochEntry]:
     """``records`` (any order) plus a ``missed`` entry for each epoch without one, from the first
     recorded epoch up to ``current_epoch - 1`` (the current epoch may still come); the newest
     ``limit`` epochs, oldest first."""

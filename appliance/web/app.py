@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from appliance.auth import Auth
 from appliance.settings import SettingsStore
 from appliance.web import drive_merge, peers, status_routes
 from appliance.web import nodemode as nodemode_api
 from appliance.web import routes as api
 from appliance.web._http import ApiError, to_plain
+from appliance.web.auth import Auth
 from appliance.web.connections import GUARD, ConnectionGuard, ConnectionLimits, GuardedSite
 from appliance.web.services import SERVICES, AppServices, ServiceError
 

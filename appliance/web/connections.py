@@ -36,7 +36,7 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance.auth_limit import client_key
+from appliance.web.auth_limit import client_key
 
 log = logging.getLogger(__name__)
 SLOW_BODY = 1.0  # seconds a request body may take before its connection counts as evictable

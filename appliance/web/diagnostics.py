@@ -20,13 +20,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from appliance import auth as authmod
-from appliance.auth import Auth
 from appliance.config import BOX_STATE_DIR
 from appliance.diagnostics import bundle
 from appliance.diagnostics.collect import Sources, report
+from appliance.web import auth as authmod
 from appliance.web._http import ApiError, read_json
 from appliance.web.app import UI_DIR, errors_middleware, session_guard
+from appliance.web.auth import Auth
 
 log = logging.getLogger(__name__)
 

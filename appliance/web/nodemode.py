@@ -29,10 +29,10 @@ routes = web.RouteTableDef()
 
 
 def _service(request: web.Request) -> NodeModeService:
-    service = getattr(request.app[SERVICES], "nodemode", None)
+    service = request.app[SERVICES].nodemode
     if service is None:
         raise ApiError(503, "unavailable", "node mode is not available on this box yet")
-    return service  # type: ignore[no-any-return]
+    return service
 
 
 async def _call(request: web.Request, awaitable: Any) -> Any:

@@ -19,7 +19,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -32,13 +32,16 @@ from appliance.post.metadata import PostMetadata
 from appliance.system.files import atomic_write_json
 from appliance.web._http import ApiError, ok, read_json
 
+if TYPE_CHECKING:
+    from appliance.jobs.manager import JobManager
+
 log = logging.getLogger(__name__)
 
 SERVICE = web.AppKey("peers_service", PeersService)
-# On the owner's app: the box's helper service, set by the wiring when helpers are enabled.
+# On the owner's app: the box's helper service, set by the composition when helpers are enabled.
 PEERS = web.AppKey("peers", PeersService)
 HELPER_API_URL = web.AppKey("peers_helper_api", str)
-# On the owner's app: turns helpers on from the page (set by the daemon's wiring).
+# On the owner's app: turns helpers on from the page (set by the composition root).
 SWITCH = web.AppKey("peers_switch", object)
 MAX_UNIT_BYTES = MAX_UNIT_LABELS * 16
 owner_routes = web.RouteTableDef()
@@ -260,7 +263,9 @@ class HelpersRunning:
         await asyncio.to_thread(self.service.stop)
 
 
-async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
+async def enable_helpers(
+    app: web.Application, jobs: JobManager, state_dir: Path, settings: HelpersSettings
+) -> HelpersRunning:
     """``start_helpers`` and hands the owner's app (not serving yet) the service (pairing card)."""
     running = await start_helpers(jobs, state_dir, settings)
     app[PEERS] = running.service
@@ -268,7 +273,7 @@ async def enable_helpers(app: web.Application, jobs: Any, state_dir: Path, setti
     return running
 
 
-async def start_helpers(jobs: Any, state_dir: Path, settings: Any) -> HelpersRunning:
+async def start_helpers(jobs: JobManager, state_dir: Path, settings: HelpersSettings) -> HelpersRunning:
     """Starts the broker (TLS, on ``settings.host`` only) and the helper API, and gives the job
     manager the init runner that uses helpers."""
     service = PeersService(state_dir, settings.host, settings.broker_port)
@@ -297,7 +302,9 @@ class HelperSwitch:
     ``<state>/peers/enabled.json`` (written atomically), so ``start`` turns them on again after a
     restart; ``settings.host`` (the config file) turns them on from the first start."""
 
-    def __init__(self, app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings) -> None:
+    def __init__(
+        self, app: web.Application, jobs: JobManager, state_dir: Path, settings: HelpersSettings
+    ) -> None:
         self.app, self.jobs, self.state_dir, self.settings = app, jobs, state_dir, settings
         self.record = state_dir / "enabled.json"
         self.running: HelpersRunning | None = None
@@ -361,9 +368,9 @@ class HelperSwitch:
 
 
 async def install_helpers(
-    app: web.Application, jobs: Any, state_dir: Path, settings: HelpersSettings
+    app: web.Application, jobs: JobManager, state_dir: Path, settings: HelpersSettings
 ) -> HelperSwitch:
-    """What the daemon's wiring calls: the page's switch, on at once if it was on before."""
+    """What the composition root calls: the page's switch, on at once if it was on before."""
     switch = HelperSwitch(app, jobs, state_dir, settings)
     app[SWITCH] = switch
     await switch.start()

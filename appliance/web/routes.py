@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from appliance import auth as authmod
-from appliance.auth import Auth
 from appliance.settings import SettingsError, SettingsStore
+from appliance.web import auth as authmod
 from appliance.web._http import ApiError, call, ok, read_json, service_error
+from appliance.web.auth import Auth
 from appliance.web.openapi import document
 from appliance.web.services import SERVICES, AppServices, ServiceError
 
@@ -25,7 +25,7 @@ AUTH = web.AppKey("auth", Auth)
 SETTINGS = web.AppKey("settings", SettingsStore)
 SESSION = web.RequestKey("session", authmod.Session)
 COOKIE = "smeshbox_session"
-DEVICE_COOKIE = "smeshbox_device"  # appliance.auth_device: a browser that has logged in before
+DEVICE_COOKIE = "smeshbox_device"  # appliance.web.auth_device: a browser that has logged in before
 DEVICE_MAX_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
 MAX_RESTORE_BODY = 60 * 1024  # a backup of up to 64 identities, base64 in JSON
 CSRF_HEADER = "X-CSRF-Token"

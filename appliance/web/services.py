@@ -15,11 +15,10 @@ describes, see ``openapi.py``). Rules every implementation must follow:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aiohttp import web
 
@@ -31,7 +30,8 @@ from appliance.health.model import HealthReport
 from appliance.notify.service import NotifyService
 from appliance.status.summary import SummaryProvider
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # the node-mode routes import this module for SERVICES
+    from appliance.web.nodemode import NodeModeService
 
 # ---- drives and jobs (daemon engineer: appliance/drives, appliance/jobs) ----------------------
 
@@ -267,44 +267,9 @@ class AppServices:
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
     health: HealthService | None = None  # None: only "the API answers" is known
-    nodemode: object | None = None  # appliance.web.nodemode.NodeModeService ("with my Spacemesh node")
+    nodemode: NodeModeService | None = None  # "with my Spacemesh node" (appliance.node.nodemode_service)
     summary: SummaryProvider | None = None  # the top card's answers (appliance.status)
     notify: NotifyService | None = None  # the person's chosen notifications (appliance.notify)
 
 
 SERVICES = web.AppKey("services", AppServices)
-
-
-class StoreIdentity:
-    """An :class:`IdentityService` over an ``appliance.node.identity.IdentityStore``: the backup
-    logic is ``appliance.node.backup``'s; this adapter runs it in a worker thread (argon2id is
-    slow) and turns its refusals into ``ServiceError``s."""
-
-    def __init__(self, store: object) -> None:
-        self.store = store  # appliance.node.identity.IdentityStore
-
-    async def export_backup(self, password: str) -> bytes:
-        from appliance.node import backup
-
-        return await asyncio.to_thread(_refusals, backup.export_backup, self.store, password)
-
-    async def import_backup(self, blob: bytes, password: str) -> list[str]:
-        from appliance.node import backup
-
-        restored = await asyncio.to_thread(_refusals, backup.restore_backup, self.store, blob, password)
-        return [i.node_id.hex() for i in restored]
-
-
-def _refusals(call: Callable[..., T], *args: object) -> T:
-    from appliance.node import backup, identity
-
-    try:
-        return call(*args)
-    except backup.NoIdentitiesError as exc:
-        raise ServiceError(str(exc), "not_found") from exc
-    except backup.BackupConflictError as exc:
-        raise ServiceError(str(exc), "conflict") from exc
-    except identity.BackupError as exc:
-        raise ServiceError(str(exc), "invalid") from exc
-    except identity.IdentityError as exc:  # a damaged key file on the box: say which
-        raise ServiceError(str(exc), "conflict") from exc

@@ -18,10 +18,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from appliance.auth import Auth
 from appliance.diagnostics.collect import Sources, daemon_process, report, tail_lines
 from appliance.diagnostics.redact import REMOVED, redact_json, redact_text
 from appliance.web import create_app
+from appliance.web.auth import Auth
 from tests.web.conftest import make_world
 
 PASSWORD = "correct horse battery"

@@ -18,7 +18,7 @@ from appliance.config import PostSettings, StateLayout
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import DriveState
 from appliance.events import EventBus
-from appliance.jobs.webview import DrivesView, web_id
+from appliance.web.drives import DrivesView, web_id
 from appliance.node.identity import IdentityStore
 from appliance.post.initializer import Initializer
 from appliance.post.layout import file_name

@@ -13,7 +13,7 @@ from appliance.drives.errors import NotFormattableError
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import DriveState
 from appliance.events import EventBus
-from appliance.jobs.webview import DrivesView, web_id
+from appliance.web.drives import DrivesView, web_id
 from appliance.web.services import ServiceError
 from tests.drives.conftest import Recorder
 

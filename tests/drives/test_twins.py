@@ -11,7 +11,7 @@ import pytest
 
 from appliance.drives import probe
 from appliance.drives.model import Confirmation, DriveState
-from appliance.jobs.webview import DrivesView, web_id
+from appliance.web.drives import DrivesView, web_id
 
 pytestmark = pytest.mark.root
 

@@ -178,7 +178,7 @@ async def test_key_handoff_and_commitment(tmp_path, datasets):
     async def adopt(drive_id, identity):
         adopted.append((drive_id, identity.node_id))
 
-    service.adopt_identity = adopt  # the jobs' part, as the wiring gives it (tested end to end)
+    service.adopt_identity = adopt  # the jobs' part, as the composition gives it (tested end to end)
     answer = await service.adopt_key(found[0][0].hex(), stranger.key_file_text())
     assert answer == {"node_id": stranger.node_id.hex(), "name": "drive-a", "stored": True, "replaced": True}
     assert adopted == [("uuid-drive-a", stranger.node_id)]

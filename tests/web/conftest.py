@@ -14,15 +14,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from appliance import __version__
-from appliance.auth import Auth
 from appliance.events import EventBus
+from appliance.node.backup import IdentityBackups
 from appliance.node.identity import IdentityStore
 from appliance.node.nodemode import NetworkPreset
 from appliance.notify.manager import NotifyManager
 from appliance.system.logservice import LogDirectory
 from appliance.web import AppServices, create_app
+from appliance.web.auth import Auth
 from appliance.web.openapi import document
-from appliance.web.services import StoreIdentity
 from tests.web.fakes import FakeBox, FakeDrives, FakeNode, FakeReset, FakeSummary, FakeUpdate, address_parser
 
 DOC = document()
@@ -81,7 +81,7 @@ def make_world(tmp_path: Path) -> World:
         version=__version__,
         drives=drives,
         node=node,
-        identity=StoreIdentity(identities),
+        identity=IdentityBackups(identities),
         box=box,
         update=update,
         logs=LogDirectory(logs_dir),

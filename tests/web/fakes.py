@@ -1,7 +1,7 @@
 """In-memory stand-ins for the managers that are being written in parallel (drives/jobs, node, hw,
 ota, reset), implementing appliance.web.services' Protocols faithfully enough for the web tests:
 they keep state, refuse bad requests the way the real ones must, and publish on the EventBus.
-Identity backups, logs and addresses use the real implementations (StoreIdentity, LogDirectory,
+Identity backups, logs and addresses use the real implementations (IdentityBackups, LogDirectory,
 appliance.node.address).
 The lead switches these to the real managers once they land."""
 

@@ -392,7 +392,7 @@ async def test_first_password_refused_through_a_foreign_name(api: Api, world: Wo
 
 
 def test_sessions_are_bounded(world: World) -> None:
-    from appliance.auth import MAX_SESSIONS
+    from appliance.web.auth import MAX_SESSIONS
 
     tokens = [world.auth._new_session()[0] for _ in range(MAX_SESSIONS + 5)]
     assert world.auth.session(tokens[0]) is None and world.auth.session(tokens[-1]) is not None
@@ -404,7 +404,7 @@ async def test_password_check_runs_off_the_loop(api: Api, monkeypatch: Any) -> N
     import asyncio
     import threading
 
-    from appliance import auth as authmod
+    from appliance.web import auth as authmod
 
     await api.onboard_password()
     entered, release = threading.Event(), threading.Event()

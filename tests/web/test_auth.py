@@ -1,4 +1,4 @@
-"""appliance.auth and appliance.settings on their own: real argon2id hashes, real files, an injected
+"""appliance.web.auth and appliance.settings on their own: real argon2id hashes, real files, an injected
 clock for expiry and lock-out."""
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from pathlib import Path
 import nacl.pwhash
 import pytest
 
-from appliance.auth import (
+from appliance.events import EventBus
+from appliance.settings import SettingsError, SettingsStore
+from appliance.web.auth import (
     AlreadySetError,
     Auth,
     AuthError,
@@ -19,8 +21,6 @@ from appliance.auth import (
     RateLimitedError,
     WrongPasswordError,
 )
-from appliance.events import EventBus
-from appliance.settings import SettingsError, SettingsStore
 from tests.web.conftest import Clock
 from tests.web.fakes import VALID_ADDRESS, address_parser
 

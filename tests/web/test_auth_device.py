@@ -1,4 +1,4 @@
-"""Device tokens (appliance.auth_device): only tokens this box signed are known, the key is kept
+"""Device tokens (appliance.web.auth_device): only tokens this box signed are known, the key is kept
 0600 across restarts, and a damaged key only forgets the devices."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from appliance.auth_device import KEY_FILE, DeviceTokens
+from appliance.web.auth_device import KEY_FILE, DeviceTokens
 
 
 async def test_tokens_are_signed_by_this_box_and_survive_a_restart(tmp_path: Path) -> None:

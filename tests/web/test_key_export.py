@@ -13,12 +13,11 @@ from typing import Any
 import nacl.pwhash
 import pytest
 
-from appliance.auth import Auth
-from appliance.node.backup import check_backup_password
+from appliance.node.backup import IdentityBackups, check_backup_password
 from appliance.node.identity import BackupError, IdentityStore, import_encrypted
 from appliance.system.reset import ResetService
 from appliance.web import create_app
-from appliance.web.services import StoreIdentity
+from appliance.web.auth import Auth
 from tests.web.conftest import PASSWORD, Api, World
 
 STRONG = "a long backup passphrase"
@@ -59,7 +58,7 @@ async def test_weak_backup_passwords_are_refused(admin: Api, password: str, why:
 
 
 def test_backup_password_policy_is_at_least_the_admin_one() -> None:
-    from appliance.auth import MIN_PASSWORD
+    from appliance.web.auth import MIN_PASSWORD
 
     with pytest.raises(BackupError):
         check_backup_password("x" * MIN_PASSWORD)
@@ -79,7 +78,7 @@ class _Box:
     async def start(self, world: World) -> Api:
         services = world.services
         services.state_dir = self.root / "web"
-        services.identity = StoreIdentity(self.store)
+        services.identity = IdentityBackups(self.store)
         services.reset = ResetService(self.root)
         auth = Auth(services.state_dir, clock=world.clock, opslimit=nacl.pwhash.argon2id.OPSLIMIT_MIN,
                     memlimit=nacl.pwhash.argon2id.MEMLIMIT_MIN)

@@ -1,4 +1,4 @@
-"""Login limiting under attack (appliance.auth_limit through appliance.auth and over HTTP): a
+"""Login limiting under attack (appliance.web.auth_limit through appliance.web.auth and over HTTP): a
 parallel burst from one client gets at most its budget checked, guessing spread over many addresses
 slows checks down but never locks the owner out, the waiting line is bounded and leaks nothing, and
 onboarding's first password goes to exactly one of two racing requests."""
@@ -13,9 +13,9 @@ from typing import Any
 import nacl.pwhash
 import pytest
 
-from appliance import auth as authmod
-from appliance.auth import Auth, RateLimitedError, WrongPasswordError
-from appliance.auth_limit import client_key
+from appliance.web import auth as authmod
+from appliance.web.auth import Auth, RateLimitedError, WrongPasswordError
+from appliance.web.auth_limit import client_key
 from tests.web.conftest import PASSWORD, Api, Clock, World
 
 FAST = {"opslimit": nacl.pwhash.argon2id.OPSLIMIT_MIN, "memlimit": nacl.pwhash.argon2id.MEMLIMIT_MIN}

@@ -1,4 +1,4 @@
-"""Sessions that survive a restart (appliance.sessions through appliance.auth): a new Auth on the
+"""Sessions that survive a restart (appliance.web.sessions through appliance.web.auth): a new Auth on the
 same folder — as after a restart of the box — honours the old cookie; logout, password change and
 expiry are revocations that stick; the file holds no usable token; a damaged file costs only a
 new login."""
@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from appliance.auth import Auth
 from appliance.web import create_app
+from appliance.web.auth import Auth
 from tests.web.conftest import PASSWORD, Api, Clock, World
 from tests.web.test_auth import make
 

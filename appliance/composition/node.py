@@ -1,30 +1,76 @@
-"""Composition of node mode ("with my Spacemesh node") for the daemon: the settings store, the
-supervisor of the per-identity post-services, the page's service, and — with ``--dev`` — the
-devnet's go-spacemesh node (``appliance.devnet.fakenode``) offered as the "devnet" preset, so the
-whole journey can be seen and tested locally (``./dev run``, onboarding: "with my Spacemesh node").
-
-Kept out of ``wiring.py`` so the shared composition root only gains the lines that start it.
-"""
+"""The two ways the box earns, both composed here: the built-in light node (``NodeSupervisor``
+over the jobs' PoST provider) and node mode ("with my Spacemesh node": the settings store, the
+supervisor of the per-identity post-services, the page's service). With ``--dev`` the devnet's
+go-spacemesh node (``appliance.devnet.fakenode``) is offered as node mode's "devnet" preset, so
+the whole journey can be seen and tested locally (``./dev run``, onboarding: "with my Spacemesh
+node"). Node mode idles while the light node is chosen, and pauses the light node while chosen."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from appliance.errors import ServiceError
+from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
+from appliance.jobs.provider import JobsPostProvider
+from appliance.node.address import parse_address
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.nodemode import NetworkPreset, NodeModeError, NodeModeStore
 from appliance.node.nodemode_service import NodeModeService
 from appliance.node.remote import NodeModeSupervisor
+from appliance.node.supervisor import NodeSupervisor
+from appliance.settings import SettingsStore
+
+if TYPE_CHECKING:
+    from appliance.composition.box import Box
+    from appliance.devnet.devnet import Devnet
+    from appliance.devnet.fakenode import FakeNode
+    from appliance.post.proof import ProofConfig
 
 log = logging.getLogger(__name__)
 
 NODEMODE_DIR = "nodemode"
 #: how often the devnet node asks for a NIPoST proof (its PoET round), in seconds
 DEV_ROUND_SECONDS = 60.0
+#: nonces tried per pass of a proof (post-rs's default)
+NONCES = 288
+
+
+def settings_store(box: Box) -> SettingsStore:
+    """The person's settings (reward address, box name), read by the node and discovery too."""
+    address = functools.partial(parse_address, hrp=box.network.hrp)
+    return SettingsStore(box.layout.root / "web", address, box.bus)
+
+
+def post_provider(box: Box, proof: ProofConfig | None) -> JobsPostProvider:
+    """Proofs from the jobs' datasets (proving pauses every init on the box)."""
+    return JobsPostProvider(box.jobs, proof, nonces=NONCES, threads=box.config.post.threads,
+                            fast_mode=False if box.options.dev else None)
+
+
+def light_node(box: Box) -> NodeSupervisor:
+    """The built-in light node: smeshes every identity whose data is complete."""
+    store, jobs, settings = box.identities, box.jobs, box.settings
+
+    async def identities() -> list[Identity]:
+        found = []
+        for volume in jobs.ready_volumes():
+            with contextlib.suppress(Exception):  # a broken key is the drive manager's to report
+                found.append(await asyncio.to_thread(store.load, volume.identity))
+        return found
+
+    return NodeSupervisor(
+        box.bus, box.network.node_state_dir, post_provider(box, box.network.proof_config),
+        box.network.node_config, box.network.hrp, lambda: settings.current.reward_address, identities,
+        box.network.time_source, default_coinbase=box.network.default_coinbase, tasks=box.tasks,
+        paused=box.nodemode.light_node_paused,
+    )
 
 
 @dataclass
@@ -32,7 +78,7 @@ class NodeMode:
     store: NodeModeStore
     supervisor: NodeModeSupervisor
     service: NodeModeService
-    fake_node: Any | None = None  # appliance.devnet.fakenode.FakeNode with --dev
+    fake_node: FakeNode | None = None  # with --dev
 
     def light_node_paused(self) -> str | None:
         if self.store.current.mode == "node":
@@ -45,10 +91,9 @@ class NodeMode:
             await self.fake_node.stop()
 
 
-async def _dev_node(extras: Any) -> tuple[Any, NetworkPreset]:
+async def _dev_node(devnet: Devnet) -> tuple[FakeNode, NetworkPreset]:
     from appliance.devnet.fakenode import FakeNode, NodePostConfig
 
-    devnet = extras.network.devnet
     cfg = devnet.config
     proof = devnet.proof_config()
     node = FakeNode(
@@ -68,36 +113,26 @@ async def _dev_node(extras: Any) -> tuple[Any, NetworkPreset]:
     return node, preset
 
 
-async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> NodeMode:
+async def start_node_mode(box: Box) -> NodeMode:
     """Starts node mode's supervisor (it idles while the light node is chosen)."""
-    from appliance.jobs.provider import JobsPostProvider
-
     fake_node, presets = None, {}
-    if extras.network.devnet is not None:
-        fake_node, presets["devnet"] = await _dev_node(extras)
+    if box.network.devnet is not None:
+        fake_node, presets["devnet"] = await _dev_node(box.network.devnet)
+    directory = box.layout.root / NODEMODE_DIR
     try:
-        store = NodeModeStore(
-            extras.layout.root / NODEMODE_DIR, presets, default_preset=next(iter(presets), "mainnet")
-        )
+        store = NodeModeStore(directory, presets, default_preset=next(iter(presets), "mainnet"))
     except NodeModeError as exc:  # a damaged file: start from defaults, say so, keep the file
         log.error("%s; node mode starts from its defaults", exc)
-        damaged = extras.layout.root / NODEMODE_DIR / "config.json"
+        damaged = directory / "config.json"
         damaged.rename(damaged.with_suffix(".damaged"))
-        store = NodeModeStore(extras.layout.root / NODEMODE_DIR, presets)
+        store = NodeModeStore(directory, presets)
+    jobs, identities, post = box.jobs, box.identities, box.config.post
 
     def datasets() -> list[tuple[bytes, str, str]]:
         return [(bytes.fromhex(j.node_id), j.identity, j.drive_id) for j in jobs.snapshot() if j.node_id]
 
     def provider_for(preset: NetworkPreset) -> JobsPostProvider:
-        return JobsPostProvider(
-            jobs,
-            preset.proof_config(),
-            nonces=288,
-            threads=extras.config.post.threads,
-            fast_mode=False if extras.dev else None,
-        )
-
-    post = extras.config.post
+        return post_provider(box, preset.proof_config())
 
     def apply_commitment(atx: str) -> None:
         post.commitment_atx_id = atx  # the jobs read it when they plan a new dataset
@@ -105,32 +140,24 @@ async def start_node_mode(extras: Any, jobs: Any, identities: IdentityStore) -> 
     async def adopt_identity(drive_id: str, identity: Identity) -> None:
         await adopt_for_dataset(jobs, identities, drive_id, identity)
 
-    supervisor = NodeModeSupervisor(extras.bus, store, provider_for, datasets)
+    supervisor = NodeModeSupervisor(box.bus, store, provider_for, datasets)
     service = NodeModeService(
-        extras.bus,
-        store,
-        supervisor,
-        identities,
-        datasets,
-        apply_commitment=apply_commitment,
-        default_commitment=post.commitment_atx_id,
-        adopt_identity=adopt_identity,
+        box.bus, store, supervisor, identities, datasets, apply_commitment=apply_commitment,
+        default_commitment=post.commitment_atx_id, adopt_identity=adopt_identity,
     )
     await supervisor.start()
     mode = NodeMode(store, supervisor, service, fake_node)
-    extras.started.append(mode)
+    box.lifecycle.started(mode)
     return mode
 
 
-async def adopt_for_dataset(jobs: Any, identities: IdentityStore, drive_id: str, identity: Identity) -> None:
+async def adopt_for_dataset(jobs: JobManager, identities: IdentityStore, drive_id: str,
+                            identity: Identity) -> None:
     """Makes the dataset on ``drive_id`` for ``identity`` (a key from the person's node): the drive's
     own identity key is kept beside it (``<name>.replaced-<id>.key``, nothing is lost), the key is
     stored under the drive's identity name, and the dataset is planned again at the same size —
     which the jobs allow only for this box's own unfinished data (its labels are discarded);
     complete or imported data is refused before anything is written."""
-    from appliance.errors import ServiceError
-    from appliance.jobs.manager import NotReadyError, PlanLockedError
-
     volume = jobs.volume(drive_id)
     snap = next((j for j in jobs.snapshot() if j.drive_id == drive_id), None)
     if volume is None or snap is None:
@@ -152,8 +179,5 @@ async def adopt_for_dataset(jobs: Any, identities: IdentityStore, drive_id: str,
         await asyncio.to_thread(identities.save, old, True)
         await jobs.volume_ready(volume)
         raise ServiceError(str(exc), "conflict") from exc
-    log.info(
-        "drive %s: its dataset is now made for identity %s (key from the node)",
-        drive_id,
-        identity.node_id.hex(),
-    )
+    log.info("drive %s: its dataset is now made for identity %s (key from the node)",
+             drive_id, identity.node_id.hex())

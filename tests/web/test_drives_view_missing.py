@@ -13,7 +13,7 @@ from appliance.drives.model import DriveSnapshot, DriveState
 from appliance.drives.volume import Volume
 from appliance.events import EventBus
 from appliance.jobs.manager import JobManager
-from appliance.jobs.webview import DrivesView
+from appliance.web.drives import DrivesView
 from appliance.web.services import ServiceError
 
 

@@ -1,6 +1,6 @@
 """Known devices: a browser that has once given the right admin password carries a signed device
 token (an HttpOnly cookie), and its later password checks draw on that device's own budget and go
-ahead of every unknown client in the limiter's line (:mod:`appliance.auth_limit`).
+ahead of every unknown client in the limiter's line (:mod:`appliance.web.auth_limit`).
 
 This is what keeps the owner in when an attacker on the LAN can use many addresses (IPv6 privacy
 addresses, a NAT shared with the owner): budgets per address cannot tell the owner's phone from

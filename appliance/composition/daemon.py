@@ -1,13 +1,14 @@
 """``python -m appliance run``: the one long-running service of the box.
 
-Wires the managers together — drives (udev → mounts) feed jobs (init/proving), state goes out on
-the event bus and to the web app — under a single-instance lock, with systemd notify/watchdog
-and journald logging when run by systemd (``image/overlay/etc/systemd/system/smeshbox.service``).
+Takes the state folder's single-instance lock, finishes what a power cut interrupted, reads the
+config and the network, then runs the start list (:mod:`appliance.composition.bootstrap`) under
+systemd notify/watchdog and journald logging when run by systemd
+(``image/overlay/etc/systemd/system/smeshbox.service``), until SIGTERM/SIGINT or a factory reset.
 
 ``--dev`` runs on a local default so a developer sees real work within a minute: state in
 ``<repo>/.state`` (or ``~/.local/share/smeshbox``), two file-backed drives attached as real loop
-devices when root (plain directories otherwise), a small LabelsPerUnit and scrypt N, and the web
-API on 127.0.0.1:8080.
+devices when root (plain directories otherwise), a small LabelsPerUnit and scrypt N, the built-in
+devnet, and the web API on 127.0.0.1:8080.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ import signal
 import sys
 from pathlib import Path
 
+from appliance.composition.box import RunOptions
+from appliance.composition.network import Network
 from appliance.config import BOX_STATE_DIR, ConfigError, DaemonConfig, StateLayout, load_config
+from appliance.drives.manager import DriveManager
+from appliance.jobs.manager import JobManager
 from appliance.system.lock import AlreadyRunningError, InstanceLock
 from appliance.system.logs import setup_logging
 
 log = logging.getLogger("appliance.daemon")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 STATUS_INTERVAL = 10.0
 
 
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             config = dev_config(config, layout)
         if args.listen:
             config.listen_host, config.listen_port = parse_listen(args.listen)
-        from appliance.wiring import box_network, dev_network, post_settings_for
+        from appliance.composition.network import box_network, dev_network, post_settings_for
 
         scale = args.devnet_time_scale
         if scale is not None and not 0.1 <= scale <= 100:
@@ -95,10 +100,10 @@ def run(args: argparse.Namespace) -> int:
         network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n,
                                *([] if scale is None else [scale]))
                    if args.dev else box_network(layout))
-        config.post = post_settings_for(config.post, network)  # type: ignore[assignment]
+        config.post = post_settings_for(config.post, network)
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
-        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web, network=network)
-        daemon.announce = args.announce
+        daemon = Daemon(layout, config, network,
+                        RunOptions(dev=args.dev, web=not args.no_web, announce=args.announce))
         daemon.status_interval = max(0.1, args.status_interval)
         return asyncio.run(daemon.run())
     except (ConfigError, ValueError) as exc:
@@ -109,105 +114,54 @@ def run(args: argparse.Namespace) -> int:
 
 
 class Daemon:
-    def __init__(self, layout: StateLayout, config: DaemonConfig, dev: bool = False,
-                 web: bool = True, network: object | None = None) -> None:
-        self.layout, self.config, self.dev, self.web = layout, config, dev, web
-        self.network = network
-        self.announce = False
+    """The process around the box: signals, systemd's notify and watchdog, a status line."""
+
+    def __init__(self, layout: StateLayout, config: DaemonConfig, network: Network,
+                 options: RunOptions) -> None:
+        self.layout, self.config, self.network, self.options = layout, config, network, options
         self.exit_code = 0
         self._stop = asyncio.Event()
         self.status_interval = STATUS_INTERVAL
 
     async def run(self) -> int:
-        from appliance.drives.manager import DriveManager
-        from appliance.events import EventBus
-        from appliance.jobs.manager import JobManager
+        from appliance.composition import bootstrap
+        from appliance.composition.webapp import ListenError
         from appliance.system.limits import reserve_descriptors
         from appliance.system.notify import Notifier
 
         # descriptors for the PoST work first: the web server gets a connection cap below the rest
-        self.descriptors = reserve_descriptors()
-        log.info("descriptors: limit %d, %d reserved, at most %d web connections", self.descriptors.limit,
-                 self.descriptors.reserved, self.descriptors.web_connections)
+        descriptors = reserve_descriptors()
+        log.info("descriptors: limit %d, %d reserved, at most %d web connections", descriptors.limit,
+                 descriptors.reserved, descriptors.web_connections)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         notifier = Notifier()
-        bus = EventBus()
-        bus.bind(loop)
-        jobs = JobManager(bus, self.config.post)
-        drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
-        jobs.on_io_error = drives.report_io_error
-        from appliance.health.box import daemon_health
-
-        self.health, self.tasks = daemon_health(drives, jobs)
-        dev_drives = None
-        extras = None
-        started: list[object] = []
+        box = bootstrap.initialize(self.layout, self.config, self.network, self.options,
+                                   on_restart=self.request_restart,
+                                   web_connection_cap=descriptors.web_connections)
         try:
-            if self.dev:
-                from appliance.drives.dev import DevDrives
-
-                dev_drives = DevDrives(self.layout, jobs)
-                await dev_drives.attach()
-            await jobs.start()
-            started.append(jobs)
-            await drives.start()
-            started.append(drives)
-            if dev_drives is not None:
-                await dev_drives.start()
-            if self.network is not None:
-                from appliance.wiring import Extras
-
-                extras = Extras(self.layout, self.config, bus, self.network, self.dev,  # type: ignore[arg-type]
-                                announce=self.announce, on_restart=self.request_restart,
-                                health=self.health, tasks=self.tasks,
-                                web_connection_cap=self.descriptors.web_connections)
-                try:
-                    await extras.start(drives, jobs, self.web)
-                except OSError as exc:
-                    log.error("cannot listen on %s:%s: %s", self.config.listen_host, self.config.listen_port,
-                              exc.strerror or exc)
-                    return 1
-            self.health.mark_started()
-            notifier.start_watchdog(self.health.watchdog_ok)
-            notifier.ready(self._status(drives, jobs))
-            log.info("ready: %s", self._status(drives, jobs))
+            try:
+                await bootstrap.start(box)
+            except ListenError as exc:
+                log.error("%s", exc)
+                return 1
+            box.health.mark_started()
+            notifier.start_watchdog(box.health.watchdog_ok)
+            notifier.ready(status_line(box.drives, box.jobs))
+            log.info("ready: %s", status_line(box.drives, box.jobs))
             while not self._stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.status_interval)
-                status = self._status(drives, jobs)
+                status = status_line(box.drives, box.jobs)
                 notifier.status(status)
                 log.info("%s", status)
         finally:
             notifier.stopping()
             log.info("stopping")
-            if extras is not None:
-                await extras.stop()
-            if drives in started:
-                await drives.stop()  # pauses every job at a durable label, then unmounts
-            if dev_drives is not None:
-                await dev_drives.stop()
-            if jobs in started:
-                await jobs.stop()
-            await self.tasks.stop_all()
+            await bootstrap.stop(box)  # the drives pause every job at a durable label, then unmount
             await notifier.stop_watchdog()
         return self.exit_code
-
-    @staticmethod
-    def _status(drives: object, jobs: object) -> str:
-        parts = []
-        for job in jobs.snapshot():  # type: ignore[attr-defined]
-            pct = 100.0 * job.position / job.total if job.total else 0.0
-            eta = f", ETA {job.eta_seconds:.0f}s" if job.eta_seconds else ""
-            rate = f", {job.labels_per_second:.0f} labels/s" if job.labels_per_second else ""
-            why = f" ({'; '.join(job.paused_by) or job.reason})" if job.paused_by or job.reason else ""
-            parts.append(f"{job.drive_id[:8]} {job.state.value} {job.position}/{job.total} "
-                         f"{pct:.1f}%{rate}{eta}{why}")
-        offered = [d for d in drives.snapshot() if d.state.value == "offered"]  # type: ignore[attr-defined]
-        if offered:
-            parts.append(f"{len(offered)} drive(s) offered for formatting")
-        return "; ".join(parts) or "no drives"
 
     def request_restart(self) -> None:
         """After a factory reset: stop now and exit with the code systemd restarts us on
@@ -216,3 +170,19 @@ class Daemon:
 
         self.exit_code = RESTART_EXIT_CODE
         self._stop.set()
+
+
+def status_line(drives: DriveManager, jobs: JobManager) -> str:
+    """One line for systemd's STATUS= and the log: every job's progress, drives waiting for a yes."""
+    parts = []
+    for job in jobs.snapshot():
+        pct = 100.0 * job.position / job.total if job.total else 0.0
+        eta = f", ETA {job.eta_seconds:.0f}s" if job.eta_seconds else ""
+        rate = f", {job.labels_per_second:.0f} labels/s" if job.labels_per_second else ""
+        why = f" ({'; '.join(job.paused_by) or job.reason})" if job.paused_by or job.reason else ""
+        parts.append(f"{job.drive_id[:8]} {job.state.value} {job.position}/{job.total} "
+                     f"{pct:.1f}%{rate}{eta}{why}")
+    offered = [d for d in drives.snapshot() if d.state.value == "offered"]
+    if offered:
+        parts.append(f"{len(offered)} drive(s) offered for formatting")
+    return "; ".join(parts) or "no drives"

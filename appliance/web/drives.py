@@ -1,6 +1,7 @@
 """The drives + jobs side of the web API: adapts DriveManager/JobManager snapshots to the web
 layer's view dataclasses (``appliance.web.services``) and its calls to the managers' methods,
-turning their typed errors into ``ServiceError``s (the daemon's wiring is ``appliance.wiring``).
+turning their typed errors into ``ServiceError``s. The web layer imports the domains, never the
+reverse; ``appliance.composition`` hands the managers in.
 """
 
 from __future__ import annotations

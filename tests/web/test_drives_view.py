@@ -13,7 +13,7 @@ from appliance.drives.model import DriveSnapshot, DriveState
 from appliance.events import EventBus
 from appliance.jobs.manager import JobManager
 from appliance.jobs.model import JobSnapshot, JobState
-from appliance.jobs.webview import DrivesView, drive_view, job_view, web_id
+from appliance.web.drives import DrivesView, drive_view, job_view, web_id
 from appliance.web.services import DRIVE_STATES, JOB_STATES, ServiceError
 
 

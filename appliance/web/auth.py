@@ -5,8 +5,8 @@ Hashing and verifying are deliberately slow (that is the point of argon2id), so 
 thread, one at a time: a flood of login attempts can neither block the loop nor make the box allocate
 many argon2 buffers at once. Failed attempts are limited per client, counted atomically, and a
 locked-out client is refused *before* any hashing happens; guessing spread over many addresses slows
-the checks down instead of locking the owner out (:mod:`appliance.auth_limit`). Sessions are kept on
-disk (:mod:`appliance.sessions`: digests only, expiring, revocable), so a restart does not log out.
+the checks down instead of locking the owner out (:mod:`appliance.web.auth_limit`). Sessions are kept on
+disk (:mod:`appliance.web.sessions`: digests only, expiring, revocable), so a restart does not log out.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 import nacl.exceptions
 import nacl.pwhash
 
-from appliance.auth_device import DeviceTokens
-from appliance.auth_limit import LoginLimiter
-from appliance.auth_limit import RateLimitedError as _RateLimited
-from appliance.sessions import Session as Session
-from appliance.sessions import SessionStore
 from appliance.system.files import atomic_write_json
+from appliance.web.auth_device import DeviceTokens
+from appliance.web.auth_limit import LoginLimiter
+from appliance.web.auth_limit import RateLimitedError as _RateLimited
+from appliance.web.sessions import Session as Session
+from appliance.web.sessions import SessionStore
 
 MAX_SESSIONS = 64  # bounded memory: the oldest session goes first
 MIN_PASSWORD = 8
@@ -49,7 +49,7 @@ class WrongPasswordError(AuthError):
 
 
 class RateLimitedError(_RateLimited, AuthError):
-    """Refused by the limiter before any password check (see :mod:`appliance.auth_limit`)."""
+    """Refused by the limiter before any password check (see :mod:`appliance.web.auth_limit`)."""
 
 
 class AlreadySetError(AuthError):
@@ -132,7 +132,7 @@ class Auth:
 
     async def verify(self, client: str, password: str, device: str | None = None) -> None:
         """Checks the admin password under the limiter (login, password change, key export);
-        ``device`` is the client's device token, if it has one (see appliance.auth_device).
+        ``device`` is the client's device token, if it has one (see appliance.web.auth_device).
         Raises NotSetError / RateLimitedError / WrongPasswordError."""
         if self._hash is None:
             raise NotSetError("no admin password is set yet")

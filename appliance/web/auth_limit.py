@@ -12,7 +12,7 @@ Two promises, each against a known attack on a box anyone on the LAN can reach:
   check down to one per ``spacing`` seconds instead of refusing logins, and it hands out the next
   check to the waiting attempt whose client has failed least: the owner, who has not failed, goes
   ahead of every address that has, and a browser that has logged in before (a known device,
-  :mod:`appliance.auth_device`) goes ahead of every address. The queue of waiting attempts is
+  :mod:`appliance.web.auth_device`) goes ahead of every address. The queue of waiting attempts is
   bounded; when it is full the attempt with the worst standing is told to retry (429), never the
   whole box.
 """
@@ -62,7 +62,7 @@ class _Client:
 @dataclass(frozen=True)
 class Attempt:
     key: str
-    # lower goes first: a known device (appliance.auth_device) before any address, then by how the
+    # lower goes first: a known device (appliance.web.auth_device) before any address, then by how the
     # client stood when it asked (failures + pending)
     rank: tuple[bool, int]
 
@@ -97,7 +97,7 @@ class LoginLimiter:
 
     def reserve(self, remote: str, device: str | None = None) -> Attempt:
         """Counts an attempt against its budget: the known ``device``'s if the client presented
-        one (appliance.auth_device), else its address's."""
+        one (appliance.web.auth_device), else its address's."""
         now = self.clock()
         key = f"device {device}" if device else client_key(remote)
         entry = self._clients.get(key)
