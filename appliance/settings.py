@@ -1,6 +1,6 @@
 """The person's settings: reward address, PoET and gateway servers, host name, and whether
 onboarding is done. One JSON file in the state folder, written atomically; every change is checked
-first and published on the EventBus (topic ``"settings"``) so the node and discovery pick it up.
+first and published on the EventBus (``Topic.SETTINGS``) so the node and discovery pick it up.
 
 A bad value changes nothing: :meth:`SettingsStore.update` validates the whole change before writing.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.system.files import atomic_write_json
 
 SETTINGS_FILE = "settings.json"
@@ -122,5 +122,5 @@ class SettingsStore:
             await asyncio.to_thread(atomic_write_json, self.path, asdict(new))
             self.current = new
         if self.bus is not None:
-            self.bus.publish("settings", asdict(new))
+            self.bus.publish(Topic.SETTINGS, new)
         return new

@@ -31,7 +31,7 @@ from appliance.health.monitor import HealthMonitor
 from appliance.node.address import parse_address
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity, IdentityStore
-from appliance.node.manager import IdentityStatus
+from appliance.node.lightnode import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
 from appliance.status.history import with_misses
 from appliance.supervision import Supervisor
@@ -320,6 +320,7 @@ class Extras:
             default_coinbase=self.network.default_coinbase, tasks=self.tasks,
             paused=self.nodemode.light_node_paused,
         )
+        jobs.add_dataset_listener(self.supervisor)  # type: ignore[attr-defined]
         await self.supervisor.start()
         self.started.append(self.supervisor)
         await self._start_senses()

@@ -35,10 +35,9 @@ from appliance.discovery.interfaces import (
     list_interfaces,
 )
 from appliance.discovery.netwatch import NetlinkWatcher
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 
 log = logging.getLogger(__name__)
-TOPIC = "discovery"
 SMESHBOX_TYPE = "_smeshbox._tcp.local."
 HTTP_TYPE = "_http._tcp.local."
 SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,16}$")
@@ -160,7 +159,7 @@ class DiscoveryManager:
         if snap != self._snapshot:
             self._snapshot = snap
             if self.events is not None:
-                self.events.publish(TOPIC, snap)
+                self.events.publish(Topic.DISCOVERY, snap)
 
     async def _follow(self) -> None:
         while True:

@@ -53,7 +53,7 @@ from appliance.drives.volume import (
     find_datadir,
     user_files,
 )
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.identity import IdentityError, IdentityStore, load_key_file
 from appliance.system.files import atomic_write_json
 
@@ -523,4 +523,4 @@ class DriveManager:
         )
 
     def _publish(self) -> None:
-        self.bus.publish("drives", [dataclasses.asdict(s) for s in self.snapshot()])
+        self.bus.publish(Topic.DRIVES)

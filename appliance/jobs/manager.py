@@ -4,12 +4,14 @@ data to proving.
 Contract for the node (and the web API):
 
 * ``snapshot() -> list[JobSnapshot]``: plain dataclasses; changes are published on the event bus
-  under topic ``"jobs"``.
+  as ``Topic.JOBS``.
 * ``async with jobs.proving(drive_id) as volume:`` — for the duration of the block every init
   thread on the box is paused at a durable point (proving deadlines pre-empt init) and the drive's
   job is marked ``proving``; ``volume.datadir`` is where the data is. Raises :class:`NotReadyError`
   when the drive's data is not complete (or the drive is missing).
-* ``ready_volumes()``: the drives whose data is complete, for the node to prove with.
+* ``ready_volumes()``: the drives whose data is complete, for the node to prove with;
+  ``add_dataset_listener(listener)`` tells a :class:`~appliance.jobs.model.DatasetListener` when
+  that set changes (never on mere progress).
 
 Init runs in a dedicated thread at ``SCHED_IDLE`` (see :mod:`.worker`); pausing sets the
 initializer's stop event, which commits a durable position; resuming re-opens the data where the
@@ -32,9 +34,9 @@ from pathlib import Path
 from appliance.aio import cancel_and_wait
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.jobs import health
-from appliance.jobs.model import JobSnapshot, JobState, Plan
+from appliance.jobs.model import DatasetListener, JobSnapshot, JobState, Plan
 from appliance.jobs.plan import NoSpaceError, make_plan
 from appliance.jobs.worker import start_low_priority
 from appliance.post.bench import measure_label_rate
@@ -131,6 +133,8 @@ class JobManager:
         self._rates: dict[int, float] = {}
         self._health_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: list[DatasetListener] = []
+        self._ready: dict[str, bytes] = {}  # drive id -> node id of what the listeners were told
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -167,6 +171,25 @@ class JobManager:
     def ready_volumes(self) -> list[Volume]:
         return [j.volume for j in self._jobs.values()
                 if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by]
+
+    def add_dataset_listener(self, listener: DatasetListener) -> None:
+        """``listener`` hears of every dataset that becomes ready or stops being ready from now on
+        (the ready ones at this moment first)."""
+        self._listeners.append(listener)
+        for drive_id, node_id in self._ready.items():
+            listener.dataset_ready(drive_id, node_id)
+
+    def _tell_listeners(self) -> None:
+        ready = {v.drive_id: v.node_id for v in self.ready_volumes()}
+        if ready == self._ready:
+            return
+        before, self._ready = self._ready, ready
+        for listener in self._listeners:
+            for drive_id in before.keys() - ready.keys():
+                listener.dataset_lost(drive_id)
+            for drive_id, node_id in ready.items():
+                if before.get(drive_id) != node_id:
+                    listener.dataset_ready(drive_id, node_id)
 
     # ------------------------------------------------------------------ VolumeListener
 
@@ -340,6 +363,7 @@ class JobManager:
                 job.snap.state = JobState.PAUSED
         else:
             job.runnable.set()
+        self._tell_listeners()  # a replug or an I/O error changes what can prove without a publish
 
     async def _wait_thread(self, job: _Job) -> None:
         if job.thread is not None:
@@ -557,7 +581,8 @@ class JobManager:
             self._publish()
 
     def _publish(self) -> None:
-        self.bus.publish("jobs", [dataclasses.asdict(s) for s in self.snapshot()])
+        self._tell_listeners()
+        self.bus.publish(Topic.JOBS, self.snapshot())
 
 
 def _errno_of(exc: BaseException) -> int | None:

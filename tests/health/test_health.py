@@ -16,7 +16,7 @@ from appliance.health.power import PowerCheck
 from appliance.health.tasks import task_check
 from appliance.hw.manager import HwSnapshot
 from appliance.jobs.model import JobSnapshot, JobState
-from appliance.node.manager import AtxView, IdentityStatus, NodeStatus
+from appliance.node.lightnode import AtxView, IdentityStatus, NodeStatus
 from appliance.node.supervisor import SupervisorStatus
 from appliance.supervision import Backoff, Supervisor
 

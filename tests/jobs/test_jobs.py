@@ -13,7 +13,7 @@ import pytest
 
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import Event, EventBus
+from appliance.events import Event, EventBus, Topic
 from appliance.jobs import health
 from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
 from appliance.jobs.model import JobState
@@ -242,11 +242,11 @@ async def test_allocate_shows_the_new_size_at_once(manager, tmp_path: Path) -> N
     async with jobs.bus.subscribe() as events:
         plan = await jobs.allocate("resize", 2 << 18)  # two units of 2^14 labels × 16 bytes
         snap = _snap(jobs, "resize")  # before the re-planning task had a chance to run
-        published = [e.data for e in _drain(events) if e.topic == "jobs"]
+        published = [e.data for e in _drain(events) if e.topic is Topic.JOBS]
     assert plan.num_units == 2 and snap.plan == plan
     assert (snap.total, snap.num_units, snap.state) == (2 << 14, 2, JobState.PLANNING)
     assert snap.position > 0  # the labels already written are kept
-    assert published and next(j for j in published[-1] if j["drive_id"] == "resize")["total"] == 2 << 14
+    assert published and next(j for j in published[-1] if j.drive_id == "resize").total == 2 << 14
     await _until(lambda: _snap(jobs, "resize").state is JobState.READY, "the re-planned init to finish")
     assert _snap(jobs, "resize").total == 2 << 14
 

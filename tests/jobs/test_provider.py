@@ -10,7 +10,7 @@ import pytest
 
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.jobs.manager import JobManager
 from appliance.jobs.model import JobState
 from appliance.jobs.provider import JobsPostProvider
@@ -63,8 +63,8 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
             seen = []
             while not events.empty():
                 event = events.get_nowait()
-                if event.topic == "jobs":
-                    seen.append({j["drive_id"]: j["state"] for j in event.data})
+                if event.topic is Topic.JOBS:
+                    seen.append({j.drive_id: j.state for j in event.data})
         assert proof.indices and isinstance(proof.nonce, int)
         during = [s for s in seen if s.get("done") == "proving"]
         assert during and all(s["busy"] == "paused" for s in during), seen
