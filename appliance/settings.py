@@ -2,6 +2,10 @@
 onboarding is done. One JSON file in the state folder, written atomically; every change is checked
 first and published on the EventBus (``Topic.SETTINGS``) so the node and discovery pick it up.
 
+Who reads what: the reward address is the light node's coinbase; PoET servers and the gateway
+replace the network's in the light node's client config (``NodeConfig.with_servers``; the node
+supervisor restarts the node with them); the box name is the mDNS host name (``NAME.local``).
+
 A bad value changes nothing: :meth:`SettingsStore.update` validates the whole change before writing.
 """
 
@@ -26,7 +30,7 @@ MAX_SERVERS = 8
 LABELS = {
     "reward_address": "Reward address",
     "poet_servers": "PoET servers",
-    "gateways": "Gateways",
+    "gateways": "Gateway",
     "hostname": "Box name",
 }
 
@@ -98,8 +102,13 @@ class SettingsStore:
                 except ValueError as exc:
                     raise SettingsError(f"Reward address: {exc}") from exc
                 out[key] = value.strip()
-            elif key in ("poet_servers", "gateways"):
+            elif key == "poet_servers":
                 out[key] = _check_urls(key, value)
+            elif key == "gateways":
+                out[key] = _check_urls(key, value)
+                if len(out[key]) > 1:  # NodeConfig has one gateway; a second would do nothing
+                    raise SettingsError("Gateway: the light node talks to one gateway; give one URL "
+                                        "(or none to use the network's)")
             elif key == "hostname":
                 out[key] = check_hostname(value)
             else:

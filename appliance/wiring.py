@@ -319,6 +319,7 @@ class Extras:
             lambda: settings.current.reward_address, identities, self.network.time_source,  # type: ignore[arg-type]
             default_coinbase=self.network.default_coinbase, tasks=self.tasks,
             paused=self.nodemode.light_node_paused,
+            servers=lambda: (settings.current.poet_servers, settings.current.gateways),
         )
         jobs.add_dataset_listener(self.supervisor)  # type: ignore[attr-defined]
         await self.supervisor.start()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from appliance.node.address import ADDRESS_LENGTH
 from appliance.node.clock import ClockConfig, ClockError
@@ -73,6 +75,19 @@ class NodeConfig:
             raise NodeConfigError(
                 "labels_per_unit, tick_size, retry_interval and regossip_interval must be positive"
             )
+
+    def with_servers(self, poets: Sequence[str], gateways: Sequence[str]) -> NodeConfig:
+        """The person's choice of servers (Settings) over the network's: PoET servers replace the
+        network's list (a URL the network names keeps its pinned key, any other is used unpinned, as
+        a dev network's are); the gateway replaces the network's. Empty lists keep the network's."""
+        for url in (*poets, *gateways):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise NodeConfigError(f"{url!r} is not an http(s) URL")
+        pinned = {p.url.rstrip("/"): p.pubkey for p in self.poets}
+        chosen = tuple(PoetServer(url, pinned.get(url.rstrip("/"))) for url in poets) or self.poets
+        gateway = gateways[0] if gateways else self.gateway_url
+        return dataclasses.replace(self, poets=chosen, gateway_url=gateway)
 
     @property
     def genesis_id(self) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from appliance.aio import cancel_and_wait
 from appliance.events import EventBus, Topic
 from appliance.node.address import parse_address
 from appliance.node.clock import TimeSource
-from appliance.node.config import NodeConfig
+from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity
 from appliance.node.lightnode import LightNode, NodeStatus
 from appliance.node.post_provider import PostProvider
@@ -41,6 +41,8 @@ WAKE_TOPICS = frozenset((Topic.SETTINGS, Topic.NODEMODE_SETTINGS))
 
 #: builds the node config for a coinbase, or None while the box has no network configured
 NetworkSource = Callable[[bytes], NodeConfig | None]
+#: the person's PoET servers and gateways (Settings); empty lists keep the network's
+ServerChoice = Callable[[], tuple[Sequence[str], Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class NodeSupervisor:
         default_coinbase: bytes | None = None,
         tasks: Supervisor | None = None,
         paused: Callable[[], str | None] | None = None,
+        servers: ServerChoice | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -77,6 +80,7 @@ class NodeSupervisor:
         self.default_coinbase = default_coinbase
         # why the light node must not run now (node mode: the person's node smeshes these identities)
         self.paused = paused
+        self.servers = servers
         self._manager: LightNode | None = None
         self._config: NodeConfig | None = None
         self._reason = "starting"
@@ -126,7 +130,7 @@ class NodeSupervisor:
     def _wanted_config(self) -> NodeConfig | None:
         address = self.reward_address().strip()
         if not address and self.default_coinbase is not None:
-            return self.network(self.default_coinbase)
+            return self._with_servers(self.network(self.default_coinbase))
         if not address:
             self._set_reason("waiting for a reward address (finish onboarding)")
             return None
@@ -138,7 +142,18 @@ class NodeSupervisor:
         config = self.network(coinbase)
         if config is None:
             self._set_reason("no network configured (network.json in the state folder)")
-        return config
+        return self._with_servers(config)
+
+    def _with_servers(self, config: NodeConfig | None) -> NodeConfig | None:
+        """A changed choice makes a different config, so the node restarts with it (_reconcile)."""
+        if config is None or self.servers is None:
+            return config
+        poets, gateways = self.servers()
+        try:
+            return config.with_servers(poets, gateways)
+        except NodeConfigError as exc:  # the settings store validates; a hand-edited file may not be
+            self._set_reason(f"the servers in Settings cannot be used: {exc}")
+            return None
 
     async def _reconcile(self) -> None:
         why = self.paused() if self.paused is not None else None

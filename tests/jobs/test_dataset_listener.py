@@ -15,6 +15,7 @@ from appliance.jobs.model import JobState
 from appliance.node.config import NodeConfig
 from appliance.node.identity import generate
 from appliance.node.supervisor import NodeSupervisor
+from appliance.post.dataset import PostDataset
 
 ATX = "cd" * 32
 
@@ -31,7 +32,7 @@ async def _until(predicate: Callable[[], object], what: str, timeout: float = 12
 def _volume(tmp_path: Path, name: str) -> Volume:
     top = tmp_path / name
     (top / "smeshbox").mkdir(parents=True)
-    return Volume(drive_id=name, mountpoint=top, datadir=top / "smeshbox", identity=name,
+    return Volume(drive_id=name, mountpoint=top, dataset=PostDataset(top / "smeshbox"), identity=name,
                   node_id=generate(name).node_id, read_only=False, has_data=False)
 
 

@@ -20,6 +20,7 @@ from appliance.jobs.model import JobState
 from appliance.jobs.plan import NoSpaceError, make_plan
 from appliance.jobs.worker import lower_current_thread, start_low_priority
 from appliance.node.identity import generate
+from appliance.post.dataset import PostDataset
 from appliance.post.initializer import Initializer
 from appliance.post.metadata import PostMetadata, read_metadata
 
@@ -46,7 +47,7 @@ def _volume(tmp_path: Path, name: str, **kw: object) -> Volume:
     top = tmp_path / name
     (top / "smeshbox").mkdir(parents=True)
     identity = generate(name)
-    fields = {"drive_id": name, "mountpoint": top, "datadir": top / "smeshbox", "identity": name,
+    fields = {"drive_id": name, "mountpoint": top, "dataset": PostDataset(top / "smeshbox"), "identity": name,
               "node_id": identity.node_id, "read_only": False, "has_data": False}
     fields.update(kw)
     return Volume(**fields)  # type: ignore[arg-type]

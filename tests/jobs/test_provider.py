@@ -16,6 +16,7 @@ from appliance.jobs.model import JobState
 from appliance.jobs.provider import JobsPostProvider
 from appliance.node.identity import generate
 from appliance.node.post_provider import PostUnavailable
+from appliance.post.dataset import PostDataset
 from appliance.post.proof import ProofConfig
 
 EASY = ProofConfig(8, 12, b"\xff" * 32)
@@ -24,7 +25,7 @@ EASY = ProofConfig(8, 12, b"\xff" * 32)
 def _volume(tmp_path: Path, name: str) -> Volume:
     top = tmp_path / name
     (top / "smeshbox").mkdir(parents=True)
-    return Volume(name, top, top / "smeshbox", name, generate(name).node_id, False, False)
+    return Volume(name, top, PostDataset(top / "smeshbox"), name, generate(name).node_id, False, False)
 
 
 async def _until(jobs: JobManager, drive_id: str, test, what: str) -> None:  # type: ignore[no-untyped-def]

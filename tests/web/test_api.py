@@ -94,6 +94,8 @@ async def test_settings_validation(admin: Api, world: World) -> None:
         {"hostname": "UPPER"},
         {"gateways": ["ftp://x"]},
         {"gateways": "http://x"},
+        {"gateways": ["http://a.example", "http://b.example"]},  # the node has one gateway
+        {"poet_servers": ["poet.example"]},
         {"colour": "red"},
         {},
     ):
