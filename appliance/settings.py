@@ -3,8 +3,8 @@ onboarding is done. One JSON file in the state folder, written atomically; every
 first and published on the EventBus (``Topic.SETTINGS``) so the node and discovery pick it up.
 
 Who reads what: the reward address is the light node's coinbase; PoET servers and the gateway
-replace the network's in the light node's client config (``NodeConfig.with_servers``; the node
-supervisor restarts the node with them); the box name is the mDNS host name (``NAME.local``).
+replace the network's in the light node's client config (``NodeConfig.with_servers``: only the
+network's own, key-pinned PoETs; the node supervisor restarts the node with them); the box name is the mDNS host name (``NAME.local``).
 
 A bad value changes nothing: :meth:`SettingsStore.update` validates the whole change before writing.
 """

@@ -47,7 +47,7 @@ export async function showSettings(root) {
   const s = await get("/settings");
   const [wa, address] = field("Reward address", { value: s.reward_address, spellcheck: "false", autocapitalize: "none" });
   const [wp, poets] = field("PoET servers (one URL a line)", { tag: "textarea", rows: 3 },
-    "Empty: the network's. The node restarts with them.");
+    "Empty: the network's. Pick among the network's own (each PoET is known by its key); the node restarts with them.");
   poets.value = s.poet_servers.join("\n");
   const [wg, gateways] = field("Gateway (one URL)", { value: s.gateways.join(" "), spellcheck: "false", autocapitalize: "none" },
     "Empty: the network's. The node restarts with it.");
