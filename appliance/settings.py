@@ -4,7 +4,8 @@ first and published on the EventBus (``Topic.SETTINGS``) so the node and discove
 
 Who reads what: the reward address is the light node's coinbase; PoET servers and the gateway
 replace the network's in the light node's client config (``NodeConfig.with_servers``: only the
-network's own, key-pinned PoETs; the node supervisor restarts the node with them); the box name is the mDNS host name (``NAME.local``).
+network's own, key-pinned PoETs; the node supervisor restarts the node with them); the box name is
+the mDNS host name (``NAME.local``, announced again at once by the discovery manager).
 
 A bad value changes nothing: :meth:`SettingsStore.update` validates the whole change before writing.
 """
