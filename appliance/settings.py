@@ -1,6 +1,11 @@
 """The person's settings: reward address, PoET and gateway servers, host name, and whether
 onboarding is done. One JSON file in the state folder, written atomically; every change is checked
-first and published on the EventBus (topic ``"settings"``) so the node and discovery pick it up.
+first and published on the EventBus (``Topic.SETTINGS``) so the node and discovery pick it up.
+
+Who reads what: the reward address is the light node's coinbase; PoET servers and the gateway
+replace the network's in the light node's client config (``NodeConfig.with_servers``: only the
+network's own, key-pinned PoETs; the node supervisor restarts the node with them); the box name is
+the mDNS host name (``NAME.local``, announced again at once by the discovery manager).
 
 A bad value changes nothing: :meth:`SettingsStore.update` validates the whole change before writing.
 """
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.system.files import atomic_write_json
 
 SETTINGS_FILE = "settings.json"
@@ -26,7 +31,7 @@ MAX_SERVERS = 8
 LABELS = {
     "reward_address": "Reward address",
     "poet_servers": "PoET servers",
-    "gateways": "Gateways",
+    "gateways": "Gateway",
     "hostname": "Box name",
 }
 
@@ -98,8 +103,13 @@ class SettingsStore:
                 except ValueError as exc:
                     raise SettingsError(f"Reward address: {exc}") from exc
                 out[key] = value.strip()
-            elif key in ("poet_servers", "gateways"):
+            elif key == "poet_servers":
                 out[key] = _check_urls(key, value)
+            elif key == "gateways":
+                out[key] = _check_urls(key, value)
+                if len(out[key]) > 1:  # NodeConfig has one gateway; a second would do nothing
+                    raise SettingsError("Gateway: the light node talks to one gateway; give one URL "
+                                        "(or none to use the network's)")
             elif key == "hostname":
                 out[key] = check_hostname(value)
             else:
@@ -122,5 +132,5 @@ class SettingsStore:
             await asyncio.to_thread(atomic_write_json, self.path, asdict(new))
             self.current = new
         if self.bus is not None:
-            self.bus.publish("settings", asdict(new))
+            self.bus.publish(Topic.SETTINGS, new)
         return new

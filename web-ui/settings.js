@@ -46,10 +46,11 @@ export async function showSettings(root) {
   document.title = "Settings · Smeshbox";
   const s = await get("/settings");
   const [wa, address] = field("Reward address", { value: s.reward_address, spellcheck: "false", autocapitalize: "none" });
-  const [wp, poets] = field("PoET servers (one URL a line)", { tag: "textarea", rows: 3 });
+  const [wp, poets] = field("PoET servers (one URL a line)", { tag: "textarea", rows: 3 },
+    "Empty: the network's. Pick among the network's own (each PoET is known by its key); the node restarts with them.");
   poets.value = s.poet_servers.join("\n");
-  const [wg, gateways] = field("Gateways (one URL a line)", { tag: "textarea", rows: 2 });
-  gateways.value = s.gateways.join("\n");
+  const [wg, gateways] = field("Gateway (one URL)", { value: s.gateways.join(" "), spellcheck: "false", autocapitalize: "none" },
+    "Empty: the network's. The node restarts with it.");
   const [wh, hostname] = field("Box name", { value: s.hostname, autocapitalize: "none" },
     "The page is then at http://NAME.local");
   const [wo, oldpw] = field("Current password", { type: "password", autocomplete: "current-password" });
@@ -82,7 +83,7 @@ export async function showSettings(root) {
   replace(root, h("h2", { tabindex: "-1" }, "Settings"),
     form("Rewards", [wa], "Save address", async () => { await patch("/settings", { reward_address: address.value.trim() }); }),
     form("Network", [wp, wg], "Save servers", async () => {
-      await patch("/settings", { poet_servers: lines(poets.value), gateways: lines(gateways.value) });
+      await patch("/settings", { poet_servers: lines(poets.value), gateways: gateways.value.trim().split(/\s+/).filter(Boolean) });
     }),
     form("Name", [wh], "Save name", async () => { await patch("/settings", { hostname: hostname.value.trim() }); }),
     form("Password", [wo, wn], "Change password", async () => {

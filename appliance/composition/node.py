@@ -65,12 +65,15 @@ def light_node(box: Box) -> NodeSupervisor:
                 found.append(await asyncio.to_thread(store.load, volume.identity))
         return found
 
-    return NodeSupervisor(
+    supervisor = NodeSupervisor(
         box.bus, box.network.node_state_dir, post_provider(box, box.network.proof_config),
         box.network.node_config, box.network.hrp, lambda: settings.current.reward_address, identities,
         box.network.time_source, default_coinbase=box.network.default_coinbase, tasks=box.tasks,
         paused=box.nodemode.light_node_paused,
+        servers=lambda: (settings.current.poet_servers, settings.current.gateways),
     )
+    box.jobs.add_dataset_listener(supervisor)  # it wakes when a dataset becomes ready or is lost
+    return supervisor
 
 
 @dataclass

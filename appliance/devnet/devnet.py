@@ -17,9 +17,9 @@ from aiohttp import web
 
 from appliance.devnet import faults as faults_mod
 from appliance.devnet.certifier import DevnetCertifier
-from appliance.devnet.gateway import DevnetGateway, GatewaySettings, PostVerifier
+from appliance.devnet.gateway_server import DevnetGateway, GatewaySettings, PostVerifier
 from appliance.devnet.gowire import b3 as blake
-from appliance.devnet.poet import DevnetPoet, PoetSettings
+from appliance.devnet.poet_server import DevnetPoet, PoetSettings
 from appliance.node.clock import ClockConfig, LayerClock, ManualTime
 from appliance.node.config import NodeConfig, PoetServer
 

@@ -35,10 +35,10 @@ from appliance.discovery.interfaces import (
     list_interfaces,
 )
 from appliance.discovery.netwatch import NetlinkWatcher
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
+from appliance.settings import Settings
 
 log = logging.getLogger(__name__)
-TOPIC = "discovery"
 SMESHBOX_TYPE = "_smeshbox._tcp.local."
 HTTP_TYPE = "_http._tcp.local."
 SHORT_ID = re.compile(r"^[0-9A-Za-z]{1,16}$")
@@ -114,6 +114,7 @@ class DiscoveryManager:
         self._changed = asyncio.Event()
         self._watcher: NetlinkWatcher | None = None
         self._task: asyncio.Task[None] | None = None
+        self._settings_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     # -- public -----------------------------------------------------------------------------------
@@ -139,10 +140,25 @@ class DiscoveryManager:
             log.warning("mDNS announce failed: %s", exc)
             self._set(state="failed", error=str(exc))
         self._task = asyncio.create_task(self._follow(), name="discovery-follow")
+        if self.events is not None and self.config.host_name:
+            self._settings_task = asyncio.create_task(self._follow_settings(), name="discovery-settings")
+
+    async def set_host_name(self, host_name: str) -> None:
+        """The person renamed the box (Settings "Box name"): withdraw the old name (goodbyes) and
+        announce ``host_name.local`` — or the first free ``host_name-N.local`` — from now on."""
+        if host_name == self.config.host_name:
+            return
+        config = replace(self.config, host_name=host_name)
+        config.validate()
+        async with self._lock:
+            self.config = config
+            await self._close()
+        self._changed.set()  # _follow announces again (no zeroconf open: a fresh probe)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await cancel_and_wait(task)
+        await cancel_and_wait(task, self._settings_task)
+        self._settings_task = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
@@ -160,7 +176,18 @@ class DiscoveryManager:
         if snap != self._snapshot:
             self._snapshot = snap
             if self.events is not None:
-                self.events.publish(TOPIC, snap)
+                self.events.publish(Topic.DISCOVERY, snap)
+
+    async def _follow_settings(self) -> None:
+        assert self.events is not None
+        async with self.events.subscribe() as queue:
+            while True:
+                event = await queue.get()
+                if event.topic is Topic.SETTINGS and isinstance(event.data, Settings):
+                    try:
+                        await self.set_host_name(event.data.hostname)
+                    except DiscoveryError as exc:  # the settings store checked it; keep the old name
+                        log.error("box name %r: %s", event.data.hostname, exc)
 
     async def _follow(self) -> None:
         while True:

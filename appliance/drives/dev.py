@@ -17,6 +17,7 @@ from appliance.config import DaemonConfig, PostSettings, StateLayout
 from appliance.drives import loopdev, ops
 from appliance.drives.volume import DATA_SUBDIR, Volume, VolumeListener
 from appliance.node.identity import IdentityStore
+from appliance.post.dataset import PostDataset
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,10 @@ class DevDrives:
             (top / DATA_SUBDIR).mkdir(parents=True, exist_ok=True)
             ident = f"dev-{name}"
             identity = store.load(ident) if store.exists(ident) else store.generate(ident)
+            dataset = PostDataset(top / DATA_SUBDIR)
             await self.jobs.volume_ready(Volume(
-                drive_id=f"dev-{name}", mountpoint=top, datadir=top / DATA_SUBDIR, identity=ident,
-                node_id=identity.node_id, read_only=False,
-                has_data=(top / DATA_SUBDIR / "postdata_metadata.json").exists(),
+                drive_id=f"dev-{name}", mountpoint=top, dataset=dataset, identity=ident,
+                node_id=identity.node_id, read_only=False, has_data=dataset.has_metadata(),
             ))
 
     async def stop(self) -> None:

@@ -21,7 +21,6 @@ published on the event bus under topic ``"drives"``.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -48,14 +47,15 @@ from appliance.drives.model import BlockInfo, Confirmation, DriveSnapshot, Drive
 from appliance.drives.monitor import BlockEvent, BlockMonitor, udev_properties
 from appliance.drives.volume import (
     DATA_SUBDIR,
-    METADATA_FILE,
     Volume,
     VolumeListener,
-    find_datadir,
+    find_dataset,
     user_files,
 )
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.identity import IdentityError, IdentityStore, load_key_file
+from appliance.post.dataset import PostDataset
+from appliance.post.metadata import MetadataError
 from appliance.system.files import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -87,16 +87,12 @@ class _Drive:
         return f"disk-{self.info.bus}-{self.info.serial or self.name}-{instance}"
 
 
-def _metadata_node_id(datadir: Path) -> bytes:
-    """NodeId of the dataset (base64 in the post-rs metadata JSON)."""
+def _metadata_node_id(dataset: PostDataset) -> bytes:
+    """NodeId of the dataset, from its validated metadata."""
     try:
-        data = json.loads((datadir / METADATA_FILE).read_text())
-        node_id = base64.b64decode(data["NodeId"], validate=True)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DriveError(f"{datadir / METADATA_FILE} is unreadable or malformed ({exc})") from exc
-    if len(node_id) != 32:
-        raise DriveError(f"{datadir / METADATA_FILE}: NodeId is {len(node_id)} bytes, expected 32")
-    return node_id
+        return dataset.node_id()
+    except MetadataError as exc:
+        raise DriveError(f"the PoST metadata is unreadable or malformed: {exc}") from exc
 
 
 def _pieces(top: Path) -> Pieces | None:
@@ -463,10 +459,10 @@ class DriveManager:
                 # the tool's own words (naming dmesg(1) etc.) go to the log, not to the person
                 log.warning("%s: %s", devnode, exc)
                 return f"{dev}: {fs_type} '{label or 'no label'}' cannot be read (damaged, or unclean)"
-        datadir = find_datadir(target)
+        dataset = find_dataset(target)
         record = self._records.get(fs_uuid)
         ours = label == ops.FS_LABEL and (record is not None or not user_files(target))
-        if datadir is None and not ours:
+        if dataset is None and not ours:
             files = user_files(target)
             used = await asyncio.to_thread(_free_bytes, target, "used")
             pieces = await asyncio.to_thread(_pieces, target)
@@ -480,7 +476,7 @@ class DriveManager:
         drive.fs_uuid, drive.volume_dev = fs_uuid, dev
         known_here = record is not None
         try:
-            volume = await self._prepare(drive, target, datadir, fs_uuid, ro)
+            volume = await self._prepare(drive, target, dataset, fs_uuid, ro)
         except DriveError as exc:
             await self._unmount(target)
             drive.state, drive.reason = DriveState.ERROR, str(exc)
@@ -495,11 +491,12 @@ class DriveManager:
         await self.listener.volume_ready(volume)
         return None
 
-    async def _prepare(self, drive: _Drive, target: Path, datadir: Path | None, fs_uuid: str,
+    async def _prepare(self, drive: _Drive, target: Path, dataset: PostDataset | None, fs_uuid: str,
                        read_only: bool) -> Volume:
         record = self._records.get(fs_uuid, {})
-        if datadir is not None:
-            node_id = await asyncio.to_thread(_metadata_node_id, datadir)
+        if dataset is not None:
+            datadir = dataset.datadir
+            node_id = await asyncio.to_thread(_metadata_node_id, dataset)
             name = await asyncio.to_thread(self._identity_for, node_id, datadir, target)
         else:
             datadir = target / DATA_SUBDIR
@@ -514,9 +511,10 @@ class DriveManager:
             "model": drive.info.model, "serial": drive.info.serial, "size": drive.info.size,
         }
         await asyncio.to_thread(atomic_write_json, self.layout.drives_db, self._records)
-        return Volume(drive_id=fs_uuid, mountpoint=target, datadir=datadir, identity=name,
-                      node_id=node_id, read_only=read_only,
-                      has_data=(datadir / METADATA_FILE).is_file())
+        dataset = PostDataset(datadir)
+        has_data = await asyncio.to_thread(dataset.has_metadata)
+        return Volume(drive_id=fs_uuid, mountpoint=target, dataset=dataset, identity=name,
+                      node_id=node_id, read_only=read_only, has_data=has_data)
 
     def _identity_for(self, node_id: bytes, datadir: Path, top: Path) -> str:
         """The identity of a dataset: one the box has, or a ``*.key`` beside the data (imported)."""
@@ -602,4 +600,4 @@ class DriveManager:
         )
 
     def _publish(self) -> None:
-        self.bus.publish("drives", [dataclasses.asdict(s) for s in self.snapshot()])
+        self.bus.publish(Topic.DRIVES)

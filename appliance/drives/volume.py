@@ -1,4 +1,4 @@
-"""What the drive manager hands the job manager: one mounted dataset location per drive."""
+"""What the drive manager hands the job manager: one mounted dataset per drive."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-METADATA_FILE = "postdata_metadata.json"
+from appliance.post.dataset import PostDataset
+
 DATA_SUBDIR = "smeshbox"
 
 
@@ -14,11 +15,15 @@ DATA_SUBDIR = "smeshbox"
 class Volume:
     drive_id: str  # the filesystem UUID: stable across replugs and device renames
     mountpoint: Path
-    datadir: Path  # where postdata_*.bin and postdata_metadata.json live (or will)
+    dataset: PostDataset  # the data on the drive (or the folder where it will be made)
     identity: str  # name in the identity store (<state>/identities/<name>.key)
     node_id: bytes
     read_only: bool
     has_data: bool  # metadata present (adopted) vs. a fresh dataset to create
+
+    @property
+    def datadir(self) -> Path:
+        return self.dataset.datadir
 
 
 class VolumeListener(Protocol):
@@ -30,10 +35,10 @@ class VolumeListener(Protocol):
     async def volume_lost(self, drive_id: str, reason: str) -> None: ...
 
 
-def find_datadir(top: Path) -> Path | None:
+def find_dataset(top: Path) -> PostDataset | None:
     """PoST data sits at the top of the filesystem or in ``smeshbox/``."""
-    for candidate in (top / DATA_SUBDIR, top):
-        if (candidate / METADATA_FILE).is_file():
+    for candidate in (PostDataset(top / DATA_SUBDIR), PostDataset(top)):
+        if candidate.has_metadata():
             return candidate
     return None
 

@@ -8,6 +8,7 @@ check with ``HealthMonitor.add_check(name, check)`` (the clock check, node mode'
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from appliance.drives.manager import DriveManager
@@ -54,10 +55,7 @@ def add_hostnet_check(health: HealthMonitor, hostnet: HostNetManager) -> None:
     not have its update rolled back for it; the page still shows them with their remedy."""
 
     def check() -> list[Finding]:
-        return [
-            Finding(p.id, p.component, Severity.WARNING if p.component == "clock" else Severity(p.severity),
-                    p.reason, p.remedy)
-            for p in hostnet.problems()
-        ]
+        return [dataclasses.replace(f, severity=Severity.WARNING) if f.component == "clock" else f
+                for f in hostnet.problems()]
 
     health.add_check("hostnet", check)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from appliance.health.model import Finding, Severity
-from appliance.node.manager import IdentityStatus, NodeStatus
+from appliance.node.lightnode import IdentityStatus, NodeStatus
 from appliance.node.supervisor import SupervisorStatus
 
 STALL_EPOCHS = 2.0

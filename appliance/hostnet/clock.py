@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
-from appliance.hostnet.problems import Episodes, Problem, Severity
+from appliance.health.model import Finding, Severity
 
 TIMEDATE = "org.freedesktop.timedate1"
 TIMEDATE_PATH = "/org/freedesktop/timedate1"
@@ -100,15 +98,12 @@ async def read_clock(bus_address: str | None = None, timeout: float = 5.0) -> Cl
 
 
 class ClockCheck:
-    """Turns readings into health problems, remembering since when each one has been seen."""
+    """Turns a reading into health findings (the health object keeps since when each lasts)."""
 
-    def __init__(self, wall: Callable[[], float] = time.time) -> None:
-        self._episodes = Episodes(wall)
-
-    def problems(self, state: ClockState) -> list[Problem]:
-        found: list[tuple[str, str, Severity, str, str]] = []
+    def problems(self, state: ClockState) -> list[Finding]:
+        found: list[Finding] = []
         if state.synced is None:
-            found.append(("clock-unknown", "clock", "warning",
+            found.append(Finding("clock-unknown", "clock", Severity.WARNING,
                           f"The box cannot tell whether its clock is right: {state.error}.",
                           "Restart the box; if this stays, send a support bundle."))
         elif not state.synced:
@@ -119,7 +114,7 @@ class ClockCheck:
                           "it synchronises by itself once it can.")
             else:
                 remedy = "Check the box's internet connection; the clock synchronises by itself."
-            found.append(("clock-unsynced", "clock", "error",
+            found.append(Finding("clock-unsynced", "clock", Severity.ERROR,
                           "The box's clock is not synchronised: it could miss PoET rounds, so the node "
                           "waits instead of registering or proving.", remedy))
-        return self._episodes.problems(found)
+        return found

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.aio import cancel_and_wait
+from appliance.health.model import Finding
 from appliance.hostnet.checks import NetworkCheck
 from appliance.hostnet.clock import ClockCheck, ClockState, read_clock
 from appliance.hostnet.credentials import HotspotCredentials, load_or_create
 from appliance.hostnet.nm import NetworkError, NetworkManagerClient, NetworkState
-from appliance.hostnet.problems import Problem
 from appliance.hostnet.setup import SetupConfig, SetupError, SetupFlow, SetupStatus, screen_notice
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,8 @@ class HostNetManager:
 
     # -- what others read -------------------------------------------------------------------------
 
-    def problems(self) -> list[Problem]:
-        """Clock and network problems in the health API's shape (see :mod:`.problems`)."""
+    def problems(self) -> list[Finding]:
+        """Clock and network problems as health findings (see :mod:`appliance.health.model`)."""
         setup = self.flow.status() if self.flow is not None else SetupStatus()
         network = self._net_check.problems(self._net, setup, self._net_error) if self._net_check else []
         return self._clock_check.problems(self._clock) + network

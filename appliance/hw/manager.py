@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 from appliance.aio import cancel_and_wait
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.hw.screen import DisplayStatus, image_to_frame, render_status
 from appliance.hw.sensors import SensorReading, read_sensors
 from appliance.hw.simbus import SimulatedBus
 from appliance.hw.ssd1306 import DEFAULT_ADDRESS, SSD1306, AddressingMode, DisplayError, SMBusLike
 
 log = logging.getLogger(__name__)
-TOPIC = "hw"
 
 DisplayKind = Literal["ssd1306", "simulated", "none"]
 
@@ -142,7 +141,7 @@ class HwManager:
         )
         if snap != self._snapshot:
             self._snapshot = snap
-            self.events.publish(TOPIC, snap)
+            self.events.publish(Topic.HW, snap)
 
     def _kind(self) -> DisplayKind:
         if self.config.simulate_display:

@@ -4,12 +4,14 @@ data to proving.
 Contract for the node (and the web API):
 
 * ``snapshot() -> list[JobSnapshot]``: plain dataclasses; changes are published on the event bus
-  under topic ``"jobs"``.
+  as ``Topic.JOBS``.
 * ``async with jobs.proving(drive_id) as volume:`` — for the duration of the block every init
   thread on the box is paused at a durable point (proving deadlines pre-empt init) and the drive's
-  job is marked ``proving``; ``volume.datadir`` is where the data is. Raises :class:`NotReadyError`
+  job is marked ``proving``; ``volume.dataset`` is the data. Raises :class:`NotReadyError`
   when the drive's data is not complete (or the drive is missing).
-* ``ready_volumes()``: the drives whose data is complete, for the node to prove with.
+* ``ready_volumes()``: the drives whose data is complete, for the node to prove with;
+  ``add_dataset_listener(listener)`` tells a :class:`~appliance.jobs.model.DatasetListener` when
+  that set changes (never on mere progress).
 
 Init runs in a dedicated thread at ``SCHED_IDLE`` (see :mod:`.worker`); pausing sets the
 initializer's stop event, which commits a durable position; resuming re-opens the data where the
@@ -32,20 +34,19 @@ from pathlib import Path
 from appliance.aio import cancel_and_wait
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.jobs import health
-from appliance.jobs.model import JobSnapshot, JobState, Plan
+from appliance.jobs.model import DatasetListener, JobSnapshot, JobState, Plan
 from appliance.jobs.plan import NoSpaceError, make_plan
 from appliance.jobs.worker import start_low_priority
 from appliance.post.bench import measure_label_rate
 from appliance.post.check import check_data
 from appliance.post.initializer import Initializer, InitProgress, InitResult
-from appliance.post.layout import DataFileError, check_files
-from appliance.post.metadata import METADATA_FILE, MetadataError, PostMetadata, read_metadata
+from appliance.post.layout import DataFileError
+from appliance.post.metadata import MetadataError, PostMetadata
 from appliance.post.resize import ResizeError, apply_resize, plan_resize
-from appliance.post.writer import STATE_FILE, InitError, datadir_scrypt_n, read_init_state
+from appliance.post.writer import InitError
 from appliance.supervision import Backoff
-from appliance.system.files import remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,6 @@ class _Stopped(Exception):
 InitRunner = Callable[
     [Path, PostMetadata, int, int, threading.Event, Callable[[InitProgress], None]], InitResult
 ]
-
-
-def _has_labels(datadir: Path) -> bool:
-    return any(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
-
-
-def _label_bytes(datadir: Path) -> int:
-    return sum(p.stat().st_size for p in datadir.glob("postdata_*.bin"))
 
 
 @dataclass
@@ -131,6 +124,8 @@ class JobManager:
         self._rates: dict[int, float] = {}
         self._health_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: list[DatasetListener] = []
+        self._ready: dict[str, bytes] = {}  # drive id -> node id of what the listeners were told
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -167,6 +162,25 @@ class JobManager:
     def ready_volumes(self) -> list[Volume]:
         return [j.volume for j in self._jobs.values()
                 if j.snap.state in (JobState.READY, JobState.PROVING) and MISSING not in j.paused_by]
+
+    def add_dataset_listener(self, listener: DatasetListener) -> None:
+        """``listener`` hears of every dataset that becomes ready or stops being ready from now on
+        (the ready ones at this moment first)."""
+        self._listeners.append(listener)
+        for drive_id, node_id in self._ready.items():
+            listener.dataset_ready(drive_id, node_id)
+
+    def _tell_listeners(self) -> None:
+        ready = {v.drive_id: v.node_id for v in self.ready_volumes()}
+        if ready == self._ready:
+            return
+        before, self._ready = self._ready, ready
+        for listener in self._listeners:
+            for drive_id in before.keys() - ready.keys():
+                listener.dataset_lost(drive_id)
+            for drive_id, node_id in ready.items():
+                if before.get(drive_id) != node_id:
+                    listener.dataset_ready(drive_id, node_id)
 
     # ------------------------------------------------------------------ VolumeListener
 
@@ -233,10 +247,11 @@ class JobManager:
         if MISSING in job.paused_by:
             raise NotReadyError(f"drive {drive_id} is not there ({job.paused_by[MISSING]}); plug it in first")
         rate = await self._rate(s.scrypt_n)
-        datadir = job.volume.datadir
-        own = (datadir / STATE_FILE).exists() and job.snap.state not in (JobState.READY, JobState.PROVING)
-        reclaim = await asyncio.to_thread(_label_bytes, datadir) if own else 0
-        plan = await asyncio.to_thread(make_plan, datadir, s.labels_per_unit, s.free_margin,
+        dataset = job.volume.dataset
+        own = (await asyncio.to_thread(dataset.made_here)
+               and job.snap.state not in (JobState.READY, JobState.PROVING))
+        reclaim = await asyncio.to_thread(dataset.label_bytes) if own else 0
+        plan = await asyncio.to_thread(make_plan, dataset.datadir, s.labels_per_unit, s.free_margin,
                                        units, rate, reclaim)
         # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
         # one is done each other drive writes as many labels as this one (or all of its own, if
@@ -263,17 +278,18 @@ class JobManager:
         job = self._jobs.get(drive_id)
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
-        datadir = job.volume.datadir
+        dataset = job.volume.dataset
+        datadir = dataset.datadir
         # A dataset this box started on an empty drive is its own even before the first commit
         # wrote the state file (labels already on disk, no sidecar yet: a window of a few seconds).
-        own = ((datadir / STATE_FILE).exists() or not await asyncio.to_thread(_has_labels, datadir)
+        own = (dataset.made_here() or not await asyncio.to_thread(dataset.has_labels)
                or not job.volume.has_data)
         if job.snap.state in (JobState.READY, JobState.PROVING, JobState.CHECKING) or not own:
             raise PlanLockedError(f"drive {drive_id} holds complete or imported PoST data; its size is "
                                   "fixed (format the drive to start over)")
         plan = await self.estimate(drive_id, max_bytes)
         def written() -> bool:
-            return (datadir / STATE_FILE).exists() and (datadir / METADATA_FILE).exists()
+            return dataset.made_here() and dataset.has_metadata()
 
         if keep_labels and written():  # refused here, before the job is paused, when labels cannot be kept
             await asyncio.to_thread(plan_resize, datadir, plan.num_units)
@@ -293,9 +309,7 @@ class JobManager:
                          plan.num_units, resize.kept, resize.dropped,
                          " (VRF minimum searched again)" if resize.rescanned else "")
             else:  # nothing committed yet (an uncommitted tail), or labels of another identity
-                for leftover in [*datadir.glob("postdata_*.bin"), datadir / METADATA_FILE,
-                                 datadir / STATE_FILE]:
-                    leftover.unlink(missing_ok=True)
+                await asyncio.to_thread(dataset.discard)
         except (OSError, InitError, DataFileError, MetadataError) as exc:
             raise ResizeError(f"resizing drive {drive_id} failed: {exc}. The labels on it are "
                               "kept and its initialization goes on as before") from exc
@@ -340,6 +354,7 @@ class JobManager:
                 job.snap.state = JobState.PAUSED
         else:
             job.runnable.set()
+        self._tell_listeners()  # a replug or an I/O error changes what can prove without a publish
 
     async def _wait_thread(self, job: _Job) -> None:
         if job.thread is not None:
@@ -456,29 +471,28 @@ class JobManager:
     async def _prepare(self, job: _Job) -> PostMetadata | None:
         """Existing data: read + sampled check. New data: plan from free space, measured ETA."""
         volume, s = job.volume, self.settings
+        dataset = volume.dataset
         if not volume.read_only:  # a kill -9 mid-write leaves the writer's temp files behind
-            await asyncio.to_thread(remove_stale_temp_files, volume.datadir)
-        if volume.has_data or (volume.datadir / METADATA_FILE).exists():
-            meta = await asyncio.to_thread(read_metadata, volume.datadir)
+            await asyncio.to_thread(dataset.remove_stale_temp_files)
+        if volume.has_data or await asyncio.to_thread(dataset.has_metadata):
+            meta = await asyncio.to_thread(dataset.metadata)
             if meta.node_id != volume.node_id:
                 self._fail(job, "the metadata belongs to another identity than the drive's key")
                 return None
-            scrypt_n = await asyncio.to_thread(datadir_scrypt_n, volume.datadir, 8192)
-            job.snap.scrypt_n = scrypt_n
+            scrypt_n = await asyncio.to_thread(dataset.scrypt_n)
+            job.snap.scrypt_n = scrypt_n  # shown on the page; the prover asks the dataset itself
             self._describe(job, meta)
-            state = await asyncio.to_thread(read_init_state, volume.datadir)
-            if state is None or state.position >= meta.total_labels:
+            position = await asyncio.to_thread(dataset.position, meta)
+            if position >= meta.total_labels:
                 # Made elsewhere (a PC with a GPU) or finished here: every file must be whole.
-                await asyncio.to_thread(check_files, volume.datadir, meta)
-                job.snap.position = meta.total_labels
-            else:
-                job.snap.position = state.position
+                await asyncio.to_thread(dataset.check_files, meta)
+            job.snap.position = position
             if job.snap.position >= meta.total_labels:
                 # Complete data (adopted, or finished here): recompute a sample before proving with it.
                 job.snap.state, job.snap.reason = JobState.CHECKING, "sampled data check"
                 self._publish()
                 fraction = min(100.0, 100.0 * self.check_samples / meta.total_labels)
-                report = await asyncio.to_thread(check_data, volume.datadir, fraction,
+                report = await asyncio.to_thread(check_data, dataset.datadir, fraction,
                                                  scrypt_n=scrypt_n, threads=self.settings.threads)
                 job.snap.check_at, job.snap.check_labels = time.time(), report.checked
                 job.snap.check_bad = len(report.bad)
@@ -557,7 +571,8 @@ class JobManager:
             self._publish()
 
     def _publish(self) -> None:
-        self.bus.publish("jobs", [dataclasses.asdict(s) for s in self.snapshot()])
+        self._tell_listeners()
+        self.bus.publish(Topic.JOBS, self.snapshot())
 
 
 def _errno_of(exc: BaseException) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 
 class JobState(StrEnum):
@@ -52,3 +53,13 @@ class JobSnapshot:
     check_bad: int = 0  # of which wrong
     max_bytes: int = 0  # a person's cap on the dataset size (0: all free space)
     plan: Plan | None = None
+
+
+class DatasetListener(Protocol):
+    """Told when a drive's dataset becomes able to prove (complete and plugged in) and when it stops
+    being able (unplugged, an I/O error, re-planned) — and nothing else: init progress is not news
+    to it. The node's supervisor is one; it re-reads keys and the network only then."""
+
+    def dataset_ready(self, drive_id: str, node_id: bytes) -> None: ...
+
+    def dataset_lost(self, drive_id: str) -> None: ...

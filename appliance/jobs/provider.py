@@ -37,9 +37,9 @@ class JobsPostProvider:
         )
 
     def _direct(self, volume: Volume) -> DirectPostProvider:
-        scrypt_n = next((j.scrypt_n for j in self.jobs.snapshot() if j.drive_id == volume.drive_id), None)
-        return DirectPostProvider({volume.node_id: volume.datadir}, self.proof_config, self.nonces,
-                                  self.threads, scrypt_n=scrypt_n or None, fast_mode=self.fast_mode)
+        # The dataset itself says which scrypt N its labels were made with.
+        return DirectPostProvider({volume.node_id: volume.dataset}, self.proof_config, self.nonces,
+                                  self.threads, fast_mode=self.fast_mode)
 
     async def info(self, node_id: bytes) -> PostInfo:
         volume = self._volume(node_id)

@@ -2,7 +2,7 @@
 
 ``python -m appliance.node.bench_poet --members 4000000`` serves a proof reply of that many members
 from a child process (generated on the fly, so the server holds none of it), then reads it in fresh
-interpreters: once with :class:`~appliance.node.poet.PoetClient` (streaming) and once the way the
+interpreters: once with :class:`~appliance.node.poet_client.PoetClient` (streaming) and once the way the
 client used to (whole body, ``json.loads``, a list of members) as the peer. It prints each
 reader's peak RSS above its own baseline, the time, and the ratio. No assertion: a measurement.
 """
@@ -71,7 +71,7 @@ def _rss_kib() -> int:
 def _client(url: str, mode: str, target_index: int) -> None:
     import aiohttp
 
-    from appliance.node.poet import PoetClient
+    from appliance.node.poet_client import PoetClient
 
     target = member(target_index)
 

@@ -18,7 +18,7 @@ import aiohttp
 
 from appliance.node import signing
 from appliance.node.http import RemoteProtocolError, b64, b64_field, parse_json_object, request
-from appliance.node.poet import Certificate
+from appliance.node.poet_client import Certificate
 from appliance.node.scale import ScaleError, decode_all
 from appliance.node.wire import PostV1
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from appliance.node.address import ADDRESS_LENGTH
 from appliance.node.clock import ClockConfig, ClockError
@@ -73,6 +75,29 @@ class NodeConfig:
             raise NodeConfigError(
                 "labels_per_unit, tick_size, retry_interval and regossip_interval must be positive"
             )
+
+    def with_servers(self, poets: Sequence[str], gateways: Sequence[str]) -> NodeConfig:
+        """The person's choice of servers (Settings) over the network's: the PoET servers replace the
+        network's list, the gateway replaces the network's; empty lists keep the network's.
+
+        A PoET is known by its key: go-spacemesh configures each as ``PoetServer{Address, Pubkey}``
+        (``common/types/poet.go`` @ cc65f271f3e21b519532f2924ab227ccf352c2de) and registers under
+        that key, so on a network that pins keys only its own PoET servers can be chosen (and
+        reordered); a URL it does not name is refused with the reason, never used unpinned."""
+        for url in (*poets, *gateways):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise NodeConfigError(f"{url!r} is not an http(s) URL")
+        pinned = {p.url.rstrip("/"): p.pubkey for p in self.poets}
+        pins = any(key is not None for key in pinned.values())
+        for url in poets:
+            if pins and url.rstrip("/") not in pinned:
+                raise NodeConfigError(
+                    f"PoET {url} is not one of this network's ({', '.join(pinned)}); each PoET is "
+                    "known by its pinned key, so only those can be chosen")
+        chosen = tuple(PoetServer(url, pinned.get(url.rstrip("/"))) for url in poets) or self.poets
+        gateway = gateways[0] if gateways else self.gateway_url
+        return dataclasses.replace(self, poets=chosen, gateway_url=gateway)
 
     @property
     def genesis_id(self) -> bytes:

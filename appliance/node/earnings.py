@@ -37,7 +37,7 @@ class EarningsError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class AtxRecord:
+class NodeAtx:
     id: str
     publish_epoch: int
     num_units: int
@@ -54,7 +54,7 @@ class RewardRecord:
 @dataclass(frozen=True)
 class IdentityEarnings:
     node_id: str
-    atxs: list[AtxRecord] = field(default_factory=list)
+    atxs: list[NodeAtx] = field(default_factory=list)
     rewards: list[RewardRecord] = field(default_factory=list)
     total_smidge: int = 0  # of the rewards listed
 
@@ -109,7 +109,7 @@ def _identity(
     mine_atxs = [a for a in list(atxs.activations)[:LIMIT] if bytes(a.smesher_id) == node_id]
     mine_rewards = [r for r in list(paid.rewards)[:LIMIT] if bytes(r.smesher) == node_id]
     records = sorted(
-        (AtxRecord(bytes(a.id).hex(), a.publish_epoch, a.num_units, a.weight) for a in mine_atxs),
+        (NodeAtx(bytes(a.id).hex(), a.publish_epoch, a.num_units, a.weight) for a in mine_atxs),
         key=lambda a: a.publish_epoch, reverse=True,
     )  # fmt: skip
     paid_records = [RewardRecord(r.layer, r.total, r.coinbase[:100]) for r in mine_rewards]

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from appliance.errors import ServiceError
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.identity import Identity, IdentityError, IdentityStore, parse_key_text
 from appliance.node.nodemode import NodeModeError, NodeModeStore, preset_views
 from appliance.node.remote import Datasets, NodeModeSupervisor
@@ -113,7 +113,7 @@ class NodeModeService:
         except NodeModeError as exc:
             raise ServiceError(str(exc), "invalid") from exc
         self._apply_commitment()
-        self.bus.publish("nodemode-settings", {"mode": self.store.current.mode})
+        self.bus.publish(Topic.NODEMODE_SETTINGS)
         self.supervisor.poke()
         return self.view()
 
@@ -122,7 +122,7 @@ class NodeModeService:
             await self.store.set_tls(files)
         except NodeModeError as exc:
             raise ServiceError(str(exc), "invalid") from exc
-        self.bus.publish("nodemode-settings", {"tls": files is not None})
+        self.bus.publish(Topic.NODEMODE_SETTINGS)
         self.supervisor.poke()
         return self.view()
 

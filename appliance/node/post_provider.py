@@ -8,9 +8,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from appliance.node.wire import PostV1
+
+if TYPE_CHECKING:  # the PoST package (and its native core) loads when the first proof is asked for
+    from appliance.post.dataset import PostDataset
 
 
 class PostUnavailable(Exception):
@@ -39,15 +42,15 @@ class DirectPostProvider:
 
     def __init__(
         self,
-        datadirs: Mapping[bytes, Path],
+        datasets: Mapping[bytes, PostDataset | Path],
         proof_config: object | None = None,
         nonces: int = 288,
         threads: int = 1,
-        scrypt_n: int | None = None,
+        scrypt_n: int | None = None,  # None: what each dataset was made with (its init state)
         fast_mode: bool | None = None,
         pow_source: object | None = None,
     ) -> None:
-        self.datadirs = dict(datadirs)
+        self.datasets = dict(datasets)
         self.pow_source = pow_source  # appliance.post.prover.PowSource (a remote k2pow-service) or None
         self.fast_mode = fast_mode  # RandomX fast mode (2 GiB); None lets appliance.post decide
         self.proof_config = proof_config
@@ -56,22 +59,28 @@ class DirectPostProvider:
         self.scrypt_n = scrypt_n
         self._lock = asyncio.Lock()
 
-    def _dir(self, node_id: bytes) -> Path:
+    def _dataset(self, node_id: bytes) -> PostDataset:
+        from appliance.post.dataset import PostDataset
+
         try:
-            return self.datadirs[node_id]
+            found = self.datasets[node_id]
         except KeyError:
             raise PostUnavailable(f"no PoST data for identity {node_id.hex()}") from None
+        return found if isinstance(found, PostDataset) else PostDataset(found)
 
     async def info(self, node_id: bytes) -> PostInfo:
-        from appliance.post.metadata import MetadataError, read_metadata
+        from appliance.post.metadata import MetadataError
+        from appliance.post.writer import InitError
 
+        dataset = self._dataset(node_id)
         try:
-            meta = await asyncio.to_thread(read_metadata, self._dir(node_id))
-        except (MetadataError, OSError) as exc:
+            meta = await asyncio.to_thread(dataset.metadata)
+            complete = await asyncio.to_thread(dataset.complete, meta)
+        except (MetadataError, InitError, OSError) as exc:
             raise PostUnavailable(str(exc)) from exc
         if meta.node_id != node_id:
-            raise PostUnavailable(f"PoST data in {self._dir(node_id)} belongs to another identity")
-        if meta.last_position is not None and meta.last_position < meta.total_labels:
+            raise PostUnavailable(f"PoST data in {dataset} belongs to another identity")
+        if not complete:
             raise PostUnavailable("PoST data is not completely initialised yet")
         return PostInfo(
             meta.node_id, meta.commitment_atx_id, meta.num_units, meta.labels_per_unit, meta.nonce
@@ -81,12 +90,12 @@ class DirectPostProvider:
         """``progress`` (an ``appliance.post.prover.ProgressFn``) is called from the proving thread."""
         from appliance.post.prover import generate_proof
 
-        datadir = self._dir(node_id)
+        dataset = self._dataset(node_id)
         cancel = threading.Event()
         async with self._lock:
             task = asyncio.create_task(
                 asyncio.to_thread(
-                    generate_proof, datadir, challenge, self.proof_config, self.nonces, self.threads,
+                    generate_proof, dataset, challenge, self.proof_config, self.nonces, self.threads,
                     scrypt_n=self.scrypt_n, cancel=cancel, fast_mode=self.fast_mode,
                     progress=progress, pow_source=self.pow_source,
                 )

@@ -10,14 +10,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from appliance.aio import cancel_and_wait
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 
 log = logging.getLogger(__name__)
 
 
 async def reconcile_forever(
     bus: EventBus,
-    topics: frozenset[str],
+    topics: frozenset[Topic],
     wake: asyncio.Event,
     reconcile: Callable[[], Awaitable[None]],
     on_error: Callable[[Exception], None],
@@ -40,7 +40,7 @@ async def reconcile_forever(
             await cancel_and_wait(forward)
 
 
-async def _forward(events: asyncio.Queue, topics: frozenset[str], wake: asyncio.Event) -> None:
+async def _forward(events: asyncio.Queue, topics: frozenset[Topic], wake: asyncio.Event) -> None:
     while True:
         event = await events.get()
         if event.topic in topics:

@@ -10,19 +10,18 @@ service waits for its data before it registers — and proving pre-empts init th
 PoST provider (``JobsPostProvider``).
 
 Its own state (why nothing runs, and each identity's connection) is in ``snapshot()``; changes are
-published on the EventBus as topic ``"nodemode"``.
+published on the EventBus as ``Topic.NODEMODE``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.aio import cancel_and_wait
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.nodemode import NetworkPreset, NodeModeStore
 from appliance.node.post_provider import PostProvider
 from appliance.node.postservice import PostService, ServiceStatus, TlsFiles, post_verifier
@@ -30,7 +29,7 @@ from appliance.node.reconcile import reconcile_forever
 
 log = logging.getLogger(__name__)
 #: events after which the supervisor looks again
-WAKE_TOPICS = frozenset(("jobs", "drives", "nodemode-settings"))
+WAKE_TOPICS = frozenset((Topic.JOBS, Topic.DRIVES, Topic.NODEMODE_SETTINGS))
 
 #: (node id, identity name, drive id) of every dataset on the box's drives
 Datasets = Callable[[], list[tuple[bytes, str, str]]]
@@ -115,7 +114,7 @@ class NodeModeSupervisor:
         )  # fmt: skip
 
     def _publish(self) -> None:
-        self.bus.publish("nodemode", dataclasses.asdict(self.snapshot()))
+        self.bus.publish(Topic.NODEMODE)
 
     def _set_reason(self, reason: str) -> None:
         if reason != self._reason:

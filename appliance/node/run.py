@@ -19,7 +19,7 @@ from pathlib import Path
 from appliance.node.clock import SystemTime
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import IdentityError, IdentityStore
-from appliance.node.manager import NodeManager
+from appliance.node.lightnode import LightNode
 from appliance.node.post_provider import DirectPostProvider
 
 
@@ -56,7 +56,7 @@ async def _main(args: argparse.Namespace) -> int:
     provider = DirectPostProvider(
         datadirs, ProofConfig(args.k1, args.k2, pow_difficulty), args.nonces, 1, args.scrypt_n
     )
-    manager = NodeManager(config, args.state, provider, None, SystemTime(args.assume_synced), identities)
+    manager = LightNode(config, args.state, provider, None, SystemTime(args.assume_synced), identities)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

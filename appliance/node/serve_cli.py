@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from appliance.node.operator import OperatorServer
 from appliance.node.post_provider import DirectPostProvider
@@ -50,7 +51,7 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from appliance.post.metadata import read_metadata
+    from appliance.post.dataset import PostDataset
     from appliance.post.proof import ProofConfig
 
     level = os.environ.get("RUST_LOG", "info").upper()  # post-rs's switch, where it names a level
@@ -61,7 +62,8 @@ def serve(args: argparse.Namespace) -> int:
     )
     tls = _tls(args)
     parse_endpoint(args.address, tls is not None)  # a bad address fails now, not in the loop
-    meta = read_metadata(args.dir)
+    dataset = PostDataset(Path(args.dir))
+    meta = dataset.metadata()
     if not args.min_num_units <= meta.num_units <= args.max_num_units:
         raise ValueError(
             f"number of units in the POST data is out of range: {meta.num_units} not in "
@@ -93,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
         log.info("remote k2pow uri: %s", args.remote_k2pow)
         pow_source = RemoteK2pow(args.remote_k2pow, args.remote_k2pow_parallelism, args.remote_k2pow_backoff)
     provider = DirectPostProvider(
-        {meta.node_id: args.dir},
+        {meta.node_id: dataset},
         config,
         args.nonces,
         threads,

@@ -22,12 +22,12 @@ from appliance.aio import cancel_and_wait
 from appliance.node import certifier, eligibility
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.config import NodeConfig
-from appliance.node.gateway import GatewayClient
+from appliance.node.gateway_client import GatewayClient
 from appliance.node.http import RemoteError, RemoteRejected
 from appliance.node.identity import Identity
-from appliance.node.poet import Certificate, FetchedProof, MemberMissingError, PoetClient
+from appliance.node.poet_client import Certificate, FetchedProof, MemberMissingError, PoetClient
 from appliance.node.post_provider import PostProvider, PostUnavailable
-from appliance.node.state import StateStore
+from appliance.node.state import SmesherRecords, StateStore
 from appliance.node.wire import (
     EMPTY_ID,
     ActivationTxV1,
@@ -102,6 +102,10 @@ class Smesher:
     @property
     def doc(self) -> dict[str, Any]:
         return self.store.doc
+
+    def records(self) -> SmesherRecords:
+        """What the node's status reads: typed records, not this smesher's document."""
+        return self.store.records()
 
     # ---- helpers
     def _set_status(self, text: str) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,54 @@ from appliance.system.files import atomic_write_bytes
 
 STATE_VERSION = 1
 MAX_STATE_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class PoetRegistrationRecord:
+    url: str
+    round_id: str
+    round_end: float  # unix seconds
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One publish epoch as the document has it: ``phase`` is the state machine's (``published``,
+    ``expired`` or a step on the way)."""
+
+    epoch: int
+    phase: str
+    atx_id: str = ""
+    grade: str = "good"  # of a published ATX, as the gateway graded it
+    published_at: float | None = None
+    reason: str = ""  # why an expired epoch expired
+    registrations: tuple[PoetRegistrationRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmesherRecords:
+    """What others may read of the document (the node's status page), typed; the document's keys
+    stay the smesher's own business."""
+
+    epochs: tuple[EpochRecord, ...]  # oldest first
+    eligible_layers: tuple[int, ...]  # sorted
+    proposals_published: int
+    proposals_missed: int
+
+
+def read_records(doc: dict[str, Any]) -> SmesherRecords:
+    epochs = []
+    for key in sorted(doc["epochs"], key=int):
+        ep = doc["epochs"][key]
+        regs = tuple(PoetRegistrationRecord(url, r["round_id"], float(r["round_end"]))
+                     for url, r in ep.get("registrations", {}).items() if r.get("round_id"))
+        epochs.append(EpochRecord(int(key), str(ep.get("phase", "new")), ep.get("atx_id", ""),
+                                  ep.get("grade", "good"), ep.get("published_at"), ep.get("reason", ""),
+                                  regs))
+    eligible = sorted({int(p[1]) for e in doc["eligibility"].values() for p in e["proofs"]})
+    proposals = doc["proposals"].values()
+    return SmesherRecords(tuple(epochs), tuple(eligible),
+                          sum(1 for p in proposals if p.get("published")),
+                          sum(1 for p in proposals if p.get("missed")))
 
 
 class StateError(Exception):
@@ -119,6 +168,10 @@ class StateStore:
         _HOOK.step(self.path, transition, "before")
         atomic_write_bytes(self.path, data, mode=0o600)
         _HOOK.step(self.path, transition, "after")
+
+    def records(self) -> SmesherRecords:
+        """The document's content for readers outside the smesher, as typed records."""
+        return read_records(self.doc)
 
     def epoch(self, publish_epoch: int) -> dict[str, Any]:
         return self.doc["epochs"].setdefault(str(publish_epoch), {"phase": "new"})

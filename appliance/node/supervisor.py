@@ -2,10 +2,11 @@
 
 The daemon knows things the node does not: which drives hold complete PoST data (and so which
 identities can smesh), what reward address the person entered, which network the box is on. This
-supervisor turns those into a running :class:`~appliance.node.manager.NodeManager`:
+supervisor turns those into a running :class:`~appliance.node.lightnode.LightNode`:
 
 * it starts the node once a network config and a reward address are known (never invents one),
-* feeds it every identity whose data is complete, as drives complete or are plugged in,
+* feeds it every identity whose data is complete, as drives complete or are plugged in (it is the
+  job manager's dataset listener: told only when a dataset becomes ready or is lost),
 * restarts it when the reward address or the network changes (the epoch state machine is durable,
   so a restart continues where it stopped).
 
@@ -15,29 +16,33 @@ Its own state (why the node is not running) is part of ``snapshot()`` so the pag
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.aio import cancel_and_wait
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.address import parse_address
 from appliance.node.clock import TimeSource
-from appliance.node.config import NodeConfig
+from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import Identity
-from appliance.node.manager import NodeManager, NodeStatus
+from appliance.node.lightnode import LightNode, NodeStatus
 from appliance.node.post_provider import PostProvider
 from appliance.node.reconcile import reconcile_forever
 from appliance.supervision import Supervisor
 
 log = logging.getLogger(__name__)
-#: events after which the supervisor looks again
-WAKE_TOPICS = frozenset(("jobs", "drives", "settings", "nodemode-settings"))
+#: events after which the supervisor looks again. Drives and jobs are not among them: their events
+#: arrive twice a second per drive while init runs; what the node needs from them — a dataset that
+#: can prove appeared or went away — comes through ``dataset_ready``/``dataset_lost``
+#: (``JobManager.add_dataset_listener``), so ``network.json`` and the key files are re-read only then.
+WAKE_TOPICS = frozenset((Topic.SETTINGS, Topic.NODEMODE_SETTINGS))
 
 #: builds the node config for a coinbase, or None while the box has no network configured
 NetworkSource = Callable[[bytes], NodeConfig | None]
+#: the person's PoET servers and gateways (Settings); empty lists keep the network's
+ServerChoice = Callable[[], tuple[Sequence[str], Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class NodeSupervisor:
         default_coinbase: bytes | None = None,
         tasks: Supervisor | None = None,
         paused: Callable[[], str | None] | None = None,
+        servers: ServerChoice | None = None,
     ) -> None:
         self.bus = bus
         self.state_dir = state_dir
@@ -74,7 +80,8 @@ class NodeSupervisor:
         self.default_coinbase = default_coinbase
         # why the light node must not run now (node mode: the person's node smeshes these identities)
         self.paused = paused
-        self._manager: NodeManager | None = None
+        self.servers = servers
+        self._manager: LightNode | None = None
         self._config: NodeConfig | None = None
         self._reason = "starting"
         self._task: asyncio.Task[None] | None = None
@@ -97,8 +104,16 @@ class NodeSupervisor:
         return SupervisorStatus(manager is not None, self._reason, manager.snapshot() if manager else None)
 
     def poke(self) -> None:
-        """Something the node depends on changed (drives, jobs, settings): reconcile soon."""
+        """Something the node depends on changed (a dataset, settings, a task): reconcile soon."""
         self._wake.set()
+
+    # -- appliance.jobs.model.DatasetListener -----------------------------------------------------
+
+    def dataset_ready(self, drive_id: str, node_id: bytes) -> None:
+        self.poke()
+
+    def dataset_lost(self, drive_id: str) -> None:
+        self.poke()
 
     async def _run(self) -> None:
         await reconcile_forever(
@@ -110,12 +125,12 @@ class NodeSupervisor:
         if reason != self._reason:
             self._reason = reason
             log.info("node: %s", reason)
-            self.bus.publish("node", dataclasses.asdict(self.snapshot()))
+            self.bus.publish(Topic.NODE)
 
     def _wanted_config(self) -> NodeConfig | None:
         address = self.reward_address().strip()
         if not address and self.default_coinbase is not None:
-            return self.network(self.default_coinbase)
+            return self._with_servers(self.network(self.default_coinbase))
         if not address:
             self._set_reason("waiting for a reward address (finish onboarding)")
             return None
@@ -127,7 +142,18 @@ class NodeSupervisor:
         config = self.network(coinbase)
         if config is None:
             self._set_reason("no network configured (network.json in the state folder)")
-        return config
+        return self._with_servers(config)
+
+    def _with_servers(self, config: NodeConfig | None) -> NodeConfig | None:
+        """A changed choice makes a different config, so the node restarts with it (_reconcile)."""
+        if config is None or self.servers is None:
+            return config
+        poets, gateways = self.servers()
+        try:
+            return config.with_servers(poets, gateways)
+        except NodeConfigError as exc:  # the settings store validates; a hand-edited file may not be
+            self._set_reason(f"the servers in Settings cannot be used: {exc}")
+            return None
 
     async def _reconcile(self) -> None:
         why = self.paused() if self.paused is not None else None
@@ -143,7 +169,7 @@ class NodeSupervisor:
             log.info("node: network or reward address changed; restarting the node")
             await self._stop_manager()
         if self._manager is None:
-            self._manager = NodeManager(config, self.state_dir, self.provider, self.bus, self.time_source,
+            self._manager = LightNode(config, self.state_dir, self.provider, self.bus, self.time_source,
                                         supervisor=self.tasks)
             self._config = config
             await self._manager.start()

@@ -2,7 +2,7 @@
 post-boot health gate that marks a new slot good (or bad, rolling back). The only package that
 talks to RAUC.
 
-Public surface: :class:`OtaManager` (``async start()/stop()/snapshot()``, events on topic ``"ota"``),
+Public surface: :class:`OtaManager` (``async start()/stop()/snapshot()``, events as ``Topic.OTA``),
 :class:`OtaConfig`, the typed errors in :mod:`appliance.ota.errors`, and ``python -m appliance.ota``
 (``make-release``, ``keygen``, ``install``, ``gate``, ``status``).
 """

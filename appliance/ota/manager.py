@@ -10,7 +10,7 @@ boot:     (``boot_gate``, run by smeshbox-ota-gate.service after every boot)
           why, reboot into the old slot;
           booted the old slot although the new one was installed → the new one hung or crashed
           (watchdog/boot counting brought us back) → mark it bad, record the rollback.
-Every refusal happens before a byte reaches a slot. State changes go to the event bus, topic "ota".
+Every refusal happens before a byte reaches a slot. State changes go to the event bus, ``Topic.OTA``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.ota import gate as gatemod
 from appliance.ota.config import OtaConfig, RunningRelease
 from appliance.ota.download import download_bundle, part_path
@@ -38,7 +38,6 @@ from appliance.ota.rauc import RaucClient
 from appliance.ota.state import OtaRecord, OtaResult, OtaStore, Pending
 
 log = logging.getLogger(__name__)
-TOPIC = "ota"
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ class OtaManager:
 
     def _publish(self) -> None:
         if self.bus is not None:
-            self.bus.publish(TOPIC, dataclasses.asdict(self.snapshot()))
+            self.bus.publish(Topic.OTA, self.snapshot())
 
     def _set_phase(self, phase: str) -> None:
         self._phase = phase

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.post import k2pow, native
-from appliance.post.layout import Batch, check_files, iter_batches
-from appliance.post.metadata import read_metadata
+from appliance.post.dataset import PostDataset
+from appliance.post.layout import Batch, iter_batches
 from appliance.post.params import (
     aes_key,
     compress_indices,
@@ -31,7 +31,6 @@ from appliance.post.params import (
 from appliance.post.proof import Proof, ProofConfig
 from appliance.post.remote_k2pow import RemoteK2powError
 from appliance.post.verifier import VerifyError, verify_proof
-from appliance.post.writer import datadir_scrypt_n
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +186,7 @@ def _remote_pows(
 
 
 def generate_proof(
-    datadir: Path | str,
+    datadir: PostDataset | Path | str,
     challenge: bytes,
     config: ProofConfig | None = None,
     nonces: int = DEFAULT_NONCES,
@@ -210,9 +209,10 @@ def generate_proof(
         raise ValueError(f"challenge must be 32 bytes, got {len(challenge)}")
     if nonces <= 0 or nonces % native.NONCES_PER_AES:
         raise ValueError(f"nonces must be a positive multiple of {native.NONCES_PER_AES}, got {nonces}")
-    meta = read_metadata(datadir)
-    check_files(datadir, meta)  # fail before the costly k2pows, naming the file
-    scrypt_n = scrypt_n or datadir_scrypt_n(datadir)
+    dataset = datadir if isinstance(datadir, PostDataset) else PostDataset(Path(datadir))
+    meta = dataset.metadata()
+    dataset.check_files(meta)  # fail before the costly k2pows, naming the file
+    scrypt_n = scrypt_n or dataset.scrypt_n()  # the N the labels were made with, from the dataset
     num_labels = meta.total_labels
     difficulty = proving_difficulty(config.k1, num_labels)
     pow_target = scale_pow_difficulty(config.pow_difficulty, meta.num_units)
@@ -269,7 +269,7 @@ def generate_proof(
             scanned[0] += nlabels
             report("scan", scanned[0], num_labels)
 
-        batches = iter_batches(datadir, meta)
+        batches = iter_batches(dataset.datadir, meta)
         result = scan_for_proof(batches, keys, difficulty, config.k2, threads, cancel, on_batch, aes_impl)
         if result is not None:
             nonce, indices = result

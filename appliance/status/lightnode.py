@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from appliance.drives.model import DriveSnapshot, DriveState
 from appliance.jobs.model import JobSnapshot, JobState
-from appliance.node.manager import IdentityStatus
+from appliance.node.lightnode import IdentityStatus
 from appliance.node.supervisor import SupervisorStatus
 from appliance.status.history import with_misses
 from appliance.status.summary import IdentityEarning, NextEvent, Problem, StatusSummary

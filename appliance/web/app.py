@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from appliance.events import Topic
 from appliance.settings import SettingsStore
 from appliance.web import drive_merge, peers, status_routes
 from appliance.web import nodemode as nodemode_api
@@ -34,15 +35,13 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 SSE_TASKS = web.AppKey("sse_tasks", set)
 # Which dashboard section a bus topic refreshes; the stream sends fresh validated views, not the
 # managers' raw event payloads, so the page only ever sees documented shapes.
-TOPIC_SECTIONS: dict[str, str] = {
-    "drives": "drives",
-    "jobs": "drives",
-    "node": "node",
-    "hw": "box",
-    "box": "box",
-    "ota": "update",
-    "update": "update",
-    "settings": "settings",
+TOPIC_SECTIONS: dict[Topic, str] = {
+    Topic.DRIVES: "drives",
+    Topic.JOBS: "drives",
+    Topic.NODE: "node",
+    Topic.HW: "box",
+    Topic.OTA: "update",
+    Topic.SETTINGS: "settings",
 }
 SUMMARY_AFTER = {"drives", "node", "box"}  # the top card answers from these sections' state
 CSP = (

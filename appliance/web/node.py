@@ -10,7 +10,7 @@ from appliance.status.history import with_misses
 from appliance.web import services as ws
 
 if TYPE_CHECKING:
-    from appliance.node.manager import IdentityStatus
+    from appliance.node.lightnode import IdentityStatus
     from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
 
 

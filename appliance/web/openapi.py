@@ -70,7 +70,7 @@ SCHEMAS: dict[str, Schema] = {
         {
             "reward_address": {"type": "string", "maxLength": 200},
             "poet_servers": _URLS,
-            "gateways": _URLS,
+            "gateways": {**_URLS, "maxItems": 1},
             "hostname": {"type": "string", "maxLength": 63},
         },
         minProperties=1,

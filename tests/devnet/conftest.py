@@ -12,7 +12,7 @@ import pytest
 
 from appliance.devnet.devnet import Devnet, DevnetConfig
 from appliance.node.identity import Identity, generate
-from appliance.node.manager import NodeManager
+from appliance.node.lightnode import LightNode
 from appliance.node.post_provider import DirectPostProvider
 
 
@@ -60,7 +60,7 @@ async def wait_for(condition: Callable[[], bool], limit: float, what: str) -> No
         await asyncio.sleep(0.1)
 
 
-def node_grades(manager: NodeManager, node_id: bytes) -> dict[int, str]:
+def node_grades(manager: LightNode, node_id: bytes) -> dict[int, str]:
     """publish epoch -> grade as the node itself recorded it ("pending" until its reply is in): the
     event a test waits on, rather than the gateway's copy, which arrives before the node commits."""
     status = manager.identity_status(node_id)
@@ -71,15 +71,15 @@ class Harness:
     def __init__(self, devnet: Devnet, tmp: Path) -> None:
         self.devnet = devnet
         self.tmp = tmp
-        self.managers: list[NodeManager] = []
+        self.managers: list[LightNode] = []
 
     def identities(self, count: int = 1) -> tuple[list[Identity], dict[bytes, Path]]:
         idents = [generate(f"id{i}") for i in range(count)]
         return idents, {i.node_id: make_dataset(self.tmp, i, self.devnet) for i in idents}
 
-    async def node(self, count: int = 1, time_source=None, **overrides) -> tuple[NodeManager, list[Identity]]:
+    async def node(self, count: int = 1, time_source=None, **overrides) -> tuple[LightNode, list[Identity]]:
         idents, dirs = self.identities(count)
-        manager = NodeManager(
+        manager = LightNode(
             self.devnet.node_config(**overrides),
             self.tmp / "state",
             provider_for(self.devnet, dirs),

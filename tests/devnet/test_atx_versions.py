@@ -31,7 +31,7 @@ async def test_v1_network_and_growth_carries_a_new_vrf_nonce(v1_harness, tmp_pat
     # searched over all of them)
     bigger = make_dataset(tmp_path / "grown", ident, h.devnet, num_units=4)
     provider = manager._smeshers[ident.node_id].provider
-    provider.datadirs[ident.node_id] = bigger
+    provider.datasets[ident.node_id] = bigger
     gw = h.devnet.gateway
 
     def grown() -> bool:

@@ -10,10 +10,10 @@ import pytest
 
 from appliance.devnet.devnet import Devnet, DevnetConfig
 from appliance.node import certifier
-from appliance.node.gateway import GatewayClient
+from appliance.node.gateway_client import GatewayClient
 from appliance.node.http import RemoteProtocolError, RemoteRejected
 from appliance.node.identity import generate
-from appliance.node.poet import Certificate, PoetClient
+from appliance.node.poet_client import Certificate, PoetClient
 from appliance.node.smesher import Smesher
 from appliance.node.state import StateStore
 

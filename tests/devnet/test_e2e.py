@@ -1,4 +1,4 @@
-"""End to end: NodeManager + devnet + real tiny PoST data, checked by the gateway's own validation."""
+"""End to end: LightNode + devnet + real tiny PoST data, checked by the gateway's own validation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from appliance.devnet import gowire
 from appliance.devnet.rewards import first_effective_genesis, subsidy_at_layer
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node import eligibility
 from appliance.node.wire import ActivationTxV2, Proposal, sign_proposal
 
@@ -123,8 +123,8 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         assert ident_status.proposals_published >= 2 and ident_status.eligible_layers
         assert ident_status.last_proof_seconds is not None
     collector.cancel()
-    assert {e.topic for e in events} == {"node"} and len(events) > 10
-    assert {e.data["node_id"] for e in events} == {i.node_id.hex() for i in idents}
+    assert {e.topic for e in events} == {Topic.NODE} and len(events) > 10
+    assert {e.data.node_id for e in events} == {i.node_id.hex() for i in idents}
     await manager.stop()  # the node is done; replay the last ATX's moment for the hostile publishes
     await _hostile_publishes(harness, idents[0])
 

@@ -11,11 +11,11 @@ import nacl.signing
 import pytest
 
 from appliance.devnet.devnet import Devnet, DevnetConfig
-from appliance.devnet.poet import PoetSettings, encode_certificate
+from appliance.devnet.poet_server import PoetSettings, encode_certificate
 from appliance.node import merkle, signing
 from appliance.node.http import RemoteProtocolError, RemoteRejected
 from appliance.node.identity import generate
-from appliance.node.poet import PoetClient
+from appliance.node.poet_client import PoetClient
 
 FAST = DevnetConfig(
     layer_duration=0.2,
@@ -100,13 +100,13 @@ async def test_submit_authentication(poet_env):
         "deadline": "2999-01-01T00:00:00Z",
         "powParams": {"challenge": _b64(poet.pow_challenge), "difficulty": poet.settings.pow_difficulty},
     }
-    from appliance.node.pow import find_pow_nonce
+    from appliance.node.poet_pow import find_pow_nonce
 
     nonce = find_pow_nonce(poet.pow_challenge, me.node_id, challenge, poet.settings.pow_difficulty)
     bad_nonce = next(
         n
         for n in range(1000)
-        if not __import__("appliance.node.pow", fromlist=["x"]).verify_pow(
+        if not __import__("appliance.node.poet_pow", fromlist=["x"]).verify_pow(
             poet.pow_challenge, me.node_id, challenge, n, poet.settings.pow_difficulty
         )
     )

@@ -10,7 +10,7 @@ import pytest
 
 from appliance.health import HealthMonitor
 from appliance.health.tasks import task_check
-from appliance.node.manager import NodeManager
+from appliance.node.lightnode import LightNode
 from appliance.supervision import Backoff, Supervisor
 
 from .conftest import node_grades, provider_for, wait_for
@@ -43,7 +43,7 @@ async def test_a_smesher_dying_with_oserror_is_restarted_and_publishes(harness) 
     health.add_check("tasks", task_check(tasks))
     seen: list[str] = []
     tasks.add_listener(lambda: seen.extend(p.reason for p in health.report().problems))
-    manager = NodeManager(harness.devnet.node_config(), harness.tmp / "state", provider,
+    manager = LightNode(harness.devnet.node_config(), harness.tmp / "state", provider,
                           time_source=harness.devnet.time, identities=idents, supervisor=tasks)
     await manager.start()
     harness.managers.append(manager)

@@ -1,8 +1,9 @@
 """Runs inside a network namespace (``ip netns exec NS python _ns_node.py ...``) for the mDNS tests.
 
 ``announce``: a tiny aiohttp server on the port plus a DiscoveryManager; prints the snapshot as one
-JSON line once announced, then answers stdin commands ("snapshot", "wait-address A", "wait-state S")
-with a JSON line each, and stops cleanly (goodbye packets) at EOF.
+JSON line once announced, then answers stdin commands ("snapshot", "wait-address A", "wait-state S",
+"wait-hostname H", "rename NAME" — the Settings change the daemon publishes) with a JSON line
+each, and stops cleanly (goodbye packets) at EOF.
 ``browse``: finds boxes, fetches each one's health endpoint through its resolved address, prints
 one JSON line.
 """
@@ -19,10 +20,13 @@ import aiohttp
 from aiohttp import web
 
 from appliance.discovery import DiscoveryConfig, DiscoveryManager, find_smeshboxes
+from appliance.events import EventBus, Topic
+from appliance.settings import Settings
 
 WAITS = {
     "wait-address": lambda snap, arg: arg in snap["addresses"],
     "wait-state": lambda snap, arg: snap["state"] == arg,
+    "wait-hostname": lambda snap, arg: snap["hostname"] == arg and snap["state"] == "announced",
 }
 
 
@@ -42,12 +46,15 @@ async def announce(args: argparse.Namespace) -> None:
     interfaces = tuple(args.interfaces.split(",")) if args.interfaces else None
     config = DiscoveryConfig(args.short, args.port, interfaces=interfaces, settle_s=0.1,
                              host_name=args.host_name or None)
-    manager = DiscoveryManager(config)
+    bus = EventBus()
+    manager = DiscoveryManager(config, bus)
     await manager.start()
     emit(dataclasses.asdict(manager.snapshot()))
     loop = asyncio.get_running_loop()
     try:
         while line := (await loop.run_in_executor(None, sys.stdin.readline)).split():
+            if line[0] == "rename":
+                bus.publish(Topic.SETTINGS, Settings(hostname=line[1]))
             if line[0] in WAITS:
                 async with asyncio.timeout(20):
                     while not WAITS[line[0]](dataclasses.asdict(manager.snapshot()), line[1]):

@@ -190,6 +190,15 @@ def test_services_withdrawn_without_address_and_back_when_it_returns(lan: Lan, n
     assert box["health"] == {"status": "ok", "tag": "A"}
 
 
+def test_a_new_box_name_from_settings_is_announced(lan: Lan, nodes: list[Node]) -> None:
+    node, first = announce(nodes, lan.ns["a"], 8401, "A", "--host-name", "smeshbox")
+    assert first["hostname"] == "smeshbox.local"
+    node.ask("rename attic")  # what SettingsStore publishes when the person saves a new box name
+    assert node.ask("wait-hostname attic.local")["hostname"] == "attic.local"
+    [box] = browse(lan.ns["b"], want=1)  # another computer on the LAN finds it under the new name
+    assert box["host"] == "attic.local" and box["health"]["tag"] == "A"
+
+
 def test_the_promised_name_when_free_and_a_suffix_on_a_clash(lan: Lan, nodes: list[Node]) -> None:
     _, first = announce(nodes, lan.ns["a"], 8401, "A", "--host-name", "smeshbox")
     assert first["hostname"] == "smeshbox.local"  # nobody else answers for it: the README's name

@@ -20,7 +20,7 @@ from appliance.jobs.manager import JobManager
 from appliance.jobs.model import JobState
 from appliance.jobs.provider import JobsPostProvider
 from appliance.node.identity import generate
-from appliance.node.manager import NodeManager
+from appliance.node.lightnode import LightNode
 from appliance.post.initializer import Initializer
 from appliance.post.metadata import PostMetadata
 from appliance.supervision import Backoff, Supervisor
@@ -58,7 +58,7 @@ async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed
     health.add_check("drives", drive_check(drives.snapshot))
     health.add_check("tasks", task_check(tasks))
     provider = JobsPostProvider(jobs, devnet.proof_config(), nonces=16, threads=1, fast_mode=False)
-    node = NodeManager(devnet.node_config(), loops.state / "node", provider, time_source=devnet.time,
+    node = LightNode(devnet.node_config(), loops.state / "node", provider, time_source=devnet.time,
                        identities=[owner], supervisor=tasks)
     jobs.on_io_error = drives.report_io_error
     seen: set[str] = set()

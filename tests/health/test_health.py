@@ -16,7 +16,7 @@ from appliance.health.power import PowerCheck
 from appliance.health.tasks import task_check
 from appliance.hw.manager import HwSnapshot
 from appliance.jobs.model import JobSnapshot, JobState
-from appliance.node.manager import AtxView, IdentityStatus, NodeStatus
+from appliance.node.lightnode import AtxView, IdentityStatus, NodeStatus
 from appliance.node.supervisor import SupervisorStatus
 from appliance.supervision import Backoff, Supervisor
 
@@ -216,6 +216,7 @@ async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_
     from appliance.hw import HwConfig, HwManager
     from appliance.jobs.manager import JobManager
     from appliance.node.identity import generate
+    from appliance.post.dataset import PostDataset
 
     sysfs = tmp_path / "sysfs"
     hwmon = sysfs / "sys/class/hwmon/hwmon0"
@@ -237,7 +238,8 @@ async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_
     try:
         top = tmp_path / "drive"
         (top / "data").mkdir(parents=True)
-        await jobs.volume_ready(Volume("d1", top, top / "data", "d1", generate("d1").node_id, False, False))
+        await jobs.volume_ready(Volume("d1", top, PostDataset(top / "data"), "d1", generate("d1").node_id,
+                                       False, False))
         for _ in range(200):
             if jobs.snapshot()[0].paused_by:
                 break

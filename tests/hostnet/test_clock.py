@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from appliance.health.monitor import HealthMonitor
 from appliance.hostnet.clock import ClockCheck, ClockState, read_clock
 from appliance.node.clock import SystemTime
 
@@ -83,16 +84,19 @@ async def test_unreachable_bus() -> None:
 
 
 def test_problems_say_what_to_do_and_remember_since() -> None:
+    """The clock check says what is wrong now; the health object keeps since when (one model)."""
     now = [1000.0]
-    check = ClockCheck(wall=lambda: now[0])
-    assert check.problems(ClockState(True, True, "ntp.example")) == []
-    (p,) = check.problems(ClockState(False, True, "ntp.example", server_answered=False))
+    check = ClockCheck()
+    health = HealthMonitor(clock=lambda: now[0])
+    state = [ClockState(True, True, "ntp.example")]
+    health.add_check("clock", lambda: check.problems(state[0]))
+    assert check.problems(state[0]) == []
+    state[0] = ClockState(False, True, "ntp.example", server_answered=False)
+    (p,) = health.report().problems
     assert p.component == "clock" and p.severity == "error" and "ntp.example" in p.remedy
     assert p.since == 1000.0
     now[0] = 1060.0
-    (p2,) = check.problems(ClockState(False, False))
+    state[0] = ClockState(False, False)
+    (p2,) = health.report().problems
     assert p2.since == 1000.0 and "set-ntp" in p2.remedy  # the same problem, still since 1000
     assert check.problems(ClockState(True)) == []
-    (p3,) = check.problems(ClockState(False))
-    assert p3.since == 1060.0  # a new episode
-    assert ClockState(True, True, "ntp.example").page_text() == "Clock synchronised (ntp.example)."

@@ -27,7 +27,7 @@ async def test_manager_reports_retries_and_opens_setup(system_bus: str, tmp_path
         problems = {p.id: p for p in manager.problems()}
         assert "network-manager-down" in problems and "clock-unknown" in problems
         assert set(dataclasses.asdict(problems["clock-unknown"])) == {
-            "id", "component", "severity", "reason", "remedy", "since"}
+            "id", "component", "severity", "reason", "remedy", "restart_helps"}
         await fake.start(system_bus)
         for _ in range(200):
             if manager.flow is not None and manager.flow.status().state == "open":

@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.hw import HwConfig, HwManager, HwSnapshot, SimulatedBus, SimulatedSSD1306
 
 WAIT = 10.0  # generous bound on waiting for an event; never a speed assertion
@@ -22,7 +22,7 @@ async def next_hw(queue: asyncio.Queue, predicate) -> HwSnapshot:  # type: ignor
     async with asyncio.timeout(WAIT):
         while True:
             event = await queue.get()
-            if event.topic == "hw" and predicate(event.data):
+            if event.topic is Topic.HW and predicate(event.data):
                 return event.data
 
 

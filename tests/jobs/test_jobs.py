@@ -13,13 +13,14 @@ import pytest
 
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import Event, EventBus
+from appliance.events import Event, EventBus, Topic
 from appliance.jobs import health
 from appliance.jobs.manager import JobManager, NotReadyError, PlanLockedError
 from appliance.jobs.model import JobState
 from appliance.jobs.plan import NoSpaceError, make_plan
 from appliance.jobs.worker import lower_current_thread, start_low_priority
 from appliance.node.identity import generate
+from appliance.post.dataset import PostDataset
 from appliance.post.initializer import Initializer
 from appliance.post.metadata import PostMetadata, read_metadata
 
@@ -46,7 +47,7 @@ def _volume(tmp_path: Path, name: str, **kw: object) -> Volume:
     top = tmp_path / name
     (top / "smeshbox").mkdir(parents=True)
     identity = generate(name)
-    fields = {"drive_id": name, "mountpoint": top, "datadir": top / "smeshbox", "identity": name,
+    fields = {"drive_id": name, "mountpoint": top, "dataset": PostDataset(top / "smeshbox"), "identity": name,
               "node_id": identity.node_id, "read_only": False, "has_data": False}
     fields.update(kw)
     return Volume(**fields)  # type: ignore[arg-type]
@@ -242,11 +243,11 @@ async def test_allocate_shows_the_new_size_at_once(manager, tmp_path: Path) -> N
     async with jobs.bus.subscribe() as events:
         plan = await jobs.allocate("resize", 2 << 18)  # two units of 2^14 labels × 16 bytes
         snap = _snap(jobs, "resize")  # before the re-planning task had a chance to run
-        published = [e.data for e in _drain(events) if e.topic == "jobs"]
+        published = [e.data for e in _drain(events) if e.topic is Topic.JOBS]
     assert plan.num_units == 2 and snap.plan == plan
     assert (snap.total, snap.num_units, snap.state) == (2 << 14, 2, JobState.PLANNING)
     assert snap.position > 0  # the labels already written are kept
-    assert published and next(j for j in published[-1] if j["drive_id"] == "resize")["total"] == 2 << 14
+    assert published and next(j for j in published[-1] if j.drive_id == "resize").total == 2 << 14
     await _until(lambda: _snap(jobs, "resize").state is JobState.READY, "the re-planned init to finish")
     assert _snap(jobs, "resize").total == 2 << 14
 

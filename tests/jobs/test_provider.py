@@ -10,12 +10,13 @@ import pytest
 
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.jobs.manager import JobManager
 from appliance.jobs.model import JobState
 from appliance.jobs.provider import JobsPostProvider
 from appliance.node.identity import generate
 from appliance.node.post_provider import PostUnavailable
+from appliance.post.dataset import PostDataset
 from appliance.post.proof import ProofConfig
 
 EASY = ProofConfig(8, 12, b"\xff" * 32)
@@ -24,7 +25,7 @@ EASY = ProofConfig(8, 12, b"\xff" * 32)
 def _volume(tmp_path: Path, name: str) -> Volume:
     top = tmp_path / name
     (top / "smeshbox").mkdir(parents=True)
-    return Volume(name, top, top / "smeshbox", name, generate(name).node_id, False, False)
+    return Volume(name, top, PostDataset(top / "smeshbox"), name, generate(name).node_id, False, False)
 
 
 async def _until(jobs: JobManager, drive_id: str, test, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -63,8 +64,8 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
             seen = []
             while not events.empty():
                 event = events.get_nowait()
-                if event.topic == "jobs":
-                    seen.append({j["drive_id"]: j["state"] for j in event.data})
+                if event.topic is Topic.JOBS:
+                    seen.append({j.drive_id: j.state for j in event.data})
         assert proof.indices and isinstance(proof.nonce, int)
         during = [s for s in seen if s.get("done") == "proving"]
         assert during and all(s["busy"] == "paused" for s in during), seen

@@ -8,7 +8,7 @@ import pytest
 from Crypto.Hash import RIPEMD160
 
 from appliance.node import ecvrf, merkle
-from appliance.node.pow import (
+from appliance.node.poet_pow import (
     check_leading_zero_bits,
     find_pow_nonce,
     pow_hash,

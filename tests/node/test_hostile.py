@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from appliance.node.gateway import GatewayClient
+from appliance.node.gateway_client import GatewayClient
 from appliance.node.http import RemoteProtocolError, RemoteRejected, RemoteUnavailable
 from appliance.node.identity import generate
-from appliance.node.poet import MemberMissingError, PoetClient
+from appliance.node.poet_client import MemberMissingError, PoetClient
 from appliance.node.state import StateCorruptError, StateStore, StateVersionError
 
 
@@ -141,7 +141,7 @@ async def test_poet_info_hostile(hostile, case, error, message):
 
 async def test_poet_other_hostile(hostile, monkeypatch):
     session, base = hostile
-    monkeypatch.setattr("appliance.node.poet.MAX_MEMBERS", 65536)  # the real cap is 2^25: streamed
+    monkeypatch.setattr("appliance.node.poet_client.MAX_MEMBERS", 65536)  # the real cap is 2^25: streamed
     with pytest.raises(RemoteProtocolError, match="unreasonable"):
         await PoetClient(session, f"{base}/pow-too-hard").pow_params()
     with pytest.raises(MemberMissingError):
@@ -198,7 +198,7 @@ async def test_state_files(tmp_path):
 async def test_manager_refuses_state_from_newer_version(tmp_path):
     from appliance.node.clock import ClockConfig, ManualTime
     from appliance.node.config import NodeConfig, PoetServer
-    from appliance.node.manager import NodeManager
+    from appliance.node.lightnode import LightNode
 
     me = generate("me")
     (tmp_path / f"{me.node_id.hex()}.json").write_text(
@@ -213,7 +213,7 @@ async def test_manager_refuses_state_from_newer_version(tmp_path):
         bytes(24),
         256,
     )
-    manager = NodeManager(config, tmp_path, None, time_source=ManualTime(), identities=[me])  # type: ignore[arg-type]
+    manager = LightNode(config, tmp_path, None, time_source=ManualTime(), identities=[me])  # type: ignore[arg-type]
     await manager.start()
     try:
         (status,) = manager.snapshot().identities

@@ -17,7 +17,7 @@ from appliance.health.node import node_check
 from appliance.health.power import PowerCheck
 from appliance.health.tasks import task_check
 from appliance.hw.manager import HwSnapshot
-from appliance.node.manager import AtxView, IdentityStatus, NodeStatus
+from appliance.node.lightnode import AtxView, IdentityStatus, NodeStatus
 from appliance.node.supervisor import SupervisorStatus
 from appliance.ota import gate as gatemod
 from appliance.supervision import Backoff, Supervisor

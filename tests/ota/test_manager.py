@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from nacl.signing import SigningKey
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.ota import OtaManager
 from appliance.ota import gate as gatemod
 from appliance.ota.errors import (
@@ -74,9 +74,9 @@ async def test_install_downloads_installs_records_and_reboots(box: Box, server) 
     assert record.pending is not None
     assert (record.pending.phase, record.pending.from_slot, record.pending.to_slot) == ("installed", "A", "B")
     assert record.pending.to_version == "1.1.0"
-    phases = [e.data["phase"] for e in events if e.topic == "ota"]
+    phases = [e.data.phase for e in events if e.topic is Topic.OTA]
     assert phases[:2] == ["checking", "downloading"] and "installing" in phases and phases[-1] == "rebooting"
-    assert any(e.data["downloaded"] == len(BUNDLE) for e in events)
+    assert any(e.data.downloaded == len(BUNDLE) for e in events)
 
 
 async def test_second_trusted_key_alone_is_accepted(box: Box, server) -> None:

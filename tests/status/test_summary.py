@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from appliance.drives.model import DriveSnapshot, DriveState
 from appliance.jobs.model import JobSnapshot, JobState
-from appliance.node.manager import AtxView, IdentityStatus, NodeStatus
+from appliance.node.lightnode import AtxView, IdentityStatus, NodeStatus
 from appliance.node.supervisor import SupervisorStatus
 from appliance.status.history import NOT_RUN, with_misses
 from appliance.status.lightnode import LightNodeSummary

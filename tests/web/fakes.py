@@ -1,9 +1,8 @@
-"""In-memory stand-ins for the managers that are being written in parallel (drives/jobs, node, hw,
-ota, reset), implementing appliance.web.services' Protocols faithfully enough for the web tests:
-they keep state, refuse bad requests the way the real ones must, and publish on the EventBus.
-Identity backups, logs and addresses use the real implementations (IdentityBackups, LogDirectory,
-appliance.node.address).
-The lead switches these to the real managers once they land."""
+"""In-memory stand-ins for the managers (drives/jobs, node, hw, ota, reset), implementing
+appliance.web.services' Protocols faithfully enough for the web tests: they keep state, refuse bad
+requests the way the real ones must, and publish on the EventBus. Identity backups, logs and
+addresses use the real implementations (IdentityBackups, LogDirectory, appliance.node.address). They
+keep the web tests fast; the real managers are exercised behind the same Protocols in tests/e2e."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.address import MAINNET_HRP, encode_address, parse_address
 from appliance.status.summary import IdentityEarning, NextEvent, Problem, StatusSummary
 from appliance.web.services import (
@@ -79,9 +78,9 @@ class FakeDrives:
             raise ServiceError(f"no drive {drive_id!r}", "not_found")
         return self._drives[drive_id]
 
-    def _set(self, drive: DriveView, topic: str = "drives") -> None:
+    def _set(self, drive: DriveView, topic: Topic = Topic.DRIVES) -> None:
         self._drives[drive.id] = drive
-        self.bus.publish(topic, drive.id)
+        self.bus.publish(topic)
 
     async def format(self, drive_id: str, model: str, serial: str, size_bytes: int) -> None:
         drive = self._get(drive_id)
@@ -97,7 +96,7 @@ class FakeDrives:
         if drive.state != "missing":
             raise ServiceError(f"drive {drive_id} is not missing; only a missing drive can be forgotten")
         del self._drives[drive_id]
-        self.bus.publish("drives", drive_id)
+        self.bus.publish(Topic.DRIVES)
 
     async def merge(self, drive_id: str) -> None:
         drive = self._get(drive_id)
@@ -121,7 +120,7 @@ class FakeDrives:
         drive = self._get(drive_id)
         plan = self._plan(drive, size_bytes)
         job = JobView("initializing", "", 0, plan.size_bytes // LABEL_BYTES, self.lps, plan.eta_seconds)
-        self._set(dataclasses.replace(drive, allocated_bytes=plan.size_bytes, job=job), "jobs")
+        self._set(dataclasses.replace(drive, allocated_bytes=plan.size_bytes, job=job), Topic.JOBS)
         return plan
 
     def advance(self, drive_id: str, labels: int) -> None:
@@ -133,7 +132,7 @@ class FakeDrives:
         job = dataclasses.replace(drive.job, labels_done=done, eta_seconds=left / self.lps)
         if left == 0:
             job = dataclasses.replace(job, state="ready", check="4096 sampled labels checked: all good")
-        self._set(dataclasses.replace(drive, job=job), "jobs")
+        self._set(dataclasses.replace(drive, job=job), Topic.JOBS)
 
 
 class FakeNode:
@@ -164,7 +163,7 @@ class FakeNode:
 
     def set(self, **changes: object) -> None:
         self.view = dataclasses.replace(self.view, **changes)
-        self.bus.publish("node", None)
+        self.bus.publish(Topic.NODE)
 
 
 class FakeBox:
@@ -185,7 +184,7 @@ class FakeBox:
 
     def set(self, **changes: object) -> None:
         self.view = dataclasses.replace(self.view, **changes)
-        self.bus.publish("hw", None)
+        self.bus.publish(Topic.HW)
 
 
 class FakeUpdate:
@@ -241,4 +240,4 @@ class FakeSummary:
 
     def set(self, **changes: object) -> None:
         self.value = dataclasses.replace(self.value, **changes)
-        self.bus.publish("node", None)
+        self.bus.publish(Topic.NODE)

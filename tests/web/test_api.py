@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from appliance import __version__
+from appliance.events import Topic
 from appliance.web.app import create_app
 from appliance.web.openapi import PATHS
 from tests.web.conftest import PASSWORD, Api, World
@@ -93,6 +94,8 @@ async def test_settings_validation(admin: Api, world: World) -> None:
         {"hostname": "UPPER"},
         {"gateways": ["ftp://x"]},
         {"gateways": "http://x"},
+        {"gateways": ["http://a.example", "http://b.example"]},  # the node has one gateway
+        {"poet_servers": ["poet.example"]},
         {"colour": "red"},
         {},
     ):
@@ -105,7 +108,7 @@ async def test_settings_change_is_published(admin: Api, world: World) -> None:
     async with world.bus.subscribe() as queue:
         await admin.call("PATCH", "/api/v1/settings", {"hostname": "attic"})
         event = queue.get_nowait()
-    assert event.topic == "settings" and event.data["hostname"] == "attic"
+    assert event.topic is Topic.SETTINGS and event.data.hostname == "attic"
 
 
 async def test_csrf_required_on_state_changes(admin: Api, world: World) -> None:
@@ -371,7 +374,7 @@ async def test_serve_helper(world: World) -> None:
             session.get(f"http://{host}:{port}/api/v1/health") as r,
         ):
             assert r.status == 200 and (await r.json())["version"] == __version__
-        world.bus.publish_threadsafe("node", None)  # serve() bound the bus to this loop
+        world.bus.publish_threadsafe(Topic.NODE)  # serve() bound the bus to this loop
     finally:
         await runner.cleanup()
 

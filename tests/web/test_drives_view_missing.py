@@ -13,6 +13,7 @@ from appliance.drives.model import DriveSnapshot, DriveState
 from appliance.drives.volume import Volume
 from appliance.events import EventBus
 from appliance.jobs.manager import JobManager
+from appliance.post.dataset import PostDataset
 from appliance.web.drives import DrivesView
 from appliance.web.services import ServiceError
 
@@ -32,7 +33,8 @@ async def test_estimate_and_allocate_on_a_vanished_drive_are_conflicts(tmp_path:
     jobs._rates[settings.scrypt_n] = 1000.0  # no measurement: this test is about the plan's I/O
     datadir = tmp_path / "mnt" / "smeshbox"
     datadir.mkdir(parents=True)
-    await jobs.volume_ready(Volume("fs-1", tmp_path / "mnt", datadir, "drive-1", b"\1" * 32, False, False))
+    await jobs.volume_ready(Volume("fs-1", tmp_path / "mnt", PostDataset(datadir), "drive-1", b"\1" * 32,
+                                   False, False))
     view = DrivesView(_Drives(DriveSnapshot(id="fs-1", state=DriveState.ACTIVE, model="M", serial="S",
                                             size=1 << 40)), jobs)  # type: ignore[arg-type]
     shutil.rmtree(tmp_path / "mnt")  # pulled out under the job

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import jsonschema
 
+from appliance.events import Topic
 from appliance.web.openapi import SCHEMAS
 from tests.web.conftest import Api, World
 from tests.web.fakes import GIB
@@ -57,11 +58,11 @@ async def test_stream_sends_snapshot_then_sections(admin: Api, world: World) -> 
     name, summary = await next_event(resp)  # the top card follows every drives/node/box change
     assert name == "summary" and summary["headline"] == "Earning"
     valid("summary", summary)
-    await world.drives.allocate("usb-WD_Elements_WX12A3456", 8 * GIB)  # published as topic "jobs"
+    await world.drives.allocate("usb-WD_Elements_WX12A3456", 8 * GIB)  # published as Topic.JOBS
     name, drives = await next_event(resp)
     assert name == "drives" and drives[1]["job"]["state"] == "initializing"
     valid("drives", drives)
-    world.bus.publish("unknown-topic", {"x": 1})  # ignored: the page only gets documented sections
+    world.bus.publish(Topic.DISCOVERY)  # ignored: the page only gets documented sections
     world.box.set(throttled=True)
     assert (await next_event(resp))[0] == "summary"
     name, box = await next_event(resp)

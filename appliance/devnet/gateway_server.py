@@ -87,7 +87,7 @@ class GatewaySettings:
 
 
 @dataclass
-class AtxRecord:
+class StoredAtx:
     atx: GoAtxV1 | GoAtxV2
     atx_id: bytes
     received_at: float
@@ -132,7 +132,7 @@ class Malfeasance:
 
 @dataclass
 class GatewayState:
-    atxs: dict[bytes, AtxRecord] = field(default_factory=dict)
+    atxs: dict[bytes, StoredAtx] = field(default_factory=dict)
     by_smesher: dict[bytes, list[bytes]] = field(default_factory=dict)
     poet_proofs: dict[bytes, GoPoetProofMessage] = field(default_factory=dict)
     proposals: dict[tuple[bytes, int], GoProposal] = field(default_factory=dict)
@@ -231,7 +231,7 @@ class DevnetGateway:
             "current_layer": self.clock.layer_at(self.time.now()),
         }
 
-    def _info(self, rec: AtxRecord) -> dict[str, Any]:
+    def _info(self, rec: StoredAtx) -> dict[str, Any]:
         return {
             "atx_id": rec.atx_id.hex(),
             "publish_epoch": rec.publish_epoch,
@@ -318,7 +318,7 @@ class DevnetGateway:
         self.state.by_smesher.setdefault(atx.smesher_id, []).append(atx_id)
         return self._info(rec)
 
-    def _validate_atx(self, atx: GoAtxV1 | GoAtxV2, atx_id: bytes, received_at: float) -> AtxRecord:
+    def _validate_atx(self, atx: GoAtxV1 | GoAtxV2, atx_id: bytes, received_at: float) -> StoredAtx:
         current = self.clock.epoch_at(received_at)
         if atx.publish_epoch > current + 1:
             raise _Reject(400, f"publish epoch {atx.publish_epoch} is in the future (current {current})")
@@ -339,7 +339,7 @@ class DevnetGateway:
             if pos.publish_epoch >= publish:
                 raise _Reject(400, "positioning ATX is not older than this ATX")
 
-    def _previous(self, smesher: bytes, prev_atx: bytes) -> AtxRecord:
+    def _previous(self, smesher: bytes, prev_atx: bytes) -> StoredAtx:
         ids = self.state.by_smesher.get(smesher, [])
         if not ids or ids[-1] != prev_atx:
             raise _Reject(400, "previous ATX is not this identity's last ATX")
@@ -355,7 +355,7 @@ class DevnetGateway:
             raise _Reject(400, "NIPoST membership proof does not prove our challenge in the PoET statement")
         return poet.leaf_count
 
-    def _validate_v1(self, atx: GoAtxV1, atx_id: bytes, received_at: float) -> AtxRecord:
+    def _validate_v1(self, atx: GoAtxV1, atx_id: bytes, received_at: float) -> StoredAtx:
         s = self.settings
         if atx.num_units < s.min_num_units:
             raise _Reject(400, f"num units {atx.num_units} below the minimum {s.min_num_units}")
@@ -393,12 +393,12 @@ class DevnetGateway:
             atx.post_challenge, atx.challenge_hash(), atx.leaf_index, atx.membership_nodes
         )
         self.check_post(atx.post, atx.post_challenge, atx.smesher_id, commitment, atx.num_units, "NIPoST")
-        return AtxRecord(
+        return StoredAtx(
             atx, atx_id, received_at, self.clock.grade(atx.publish_epoch, received_at), num_units,
             leaves // s.tick_size, vrf_nonce, atx.sequence, atx.prev_atx, atx.num_units, commitment,
         )  # fmt: skip
 
-    def _validate_v2(self, atx: GoAtxV2, atx_id: bytes, received_at: float) -> AtxRecord:
+    def _validate_v2(self, atx: GoAtxV2, atx_id: bytes, received_at: float) -> StoredAtx:
         """``HandlerV2.syntacticallyValidate`` + ``syntacticallyValidateDeps`` for a solo identity
         (the devnet has no marriages: a merged ATX is refused)."""
         s = self.settings
@@ -442,7 +442,7 @@ class DevnetGateway:
         self.check_post(sub.post, nipost.challenge, atx.smesher_id, commitment, sub.num_units, "NIPoST")
         if atx.initial_post is None:  # every non-initial v2 ATX proves its nonce for TotalNumUnits
             self._vrf_nonce_ok(atx.smesher_id, commitment, atx.vrf_nonce, atx.total_num_units)
-        return AtxRecord(
+        return StoredAtx(
             atx, atx_id, received_at, self.clock.grade(atx.publish_epoch, received_at), num_units,
             leaves // s.tick_size, atx.vrf_nonce, sequence, prev_atx, sub.num_units, commitment,
         )  # fmt: skip
@@ -489,7 +489,7 @@ class DevnetGateway:
     def beacon(self, epoch: int) -> bytes:
         return b3(b"devnet-beacon" + self.settings.genesis_id + epoch.to_bytes(4, "little"))[:4]
 
-    def active_set(self, epoch: int) -> list[AtxRecord]:
+    def active_set(self, epoch: int) -> list[StoredAtx]:
         """ATXs targeting ``epoch`` with a good grade (honest active set)."""
         return [r for r in self.state.atxs.values() if r.publish_epoch == epoch - 1 and r.grade == "good"]
 
@@ -608,7 +608,7 @@ class DevnetGateway:
         is_ref = ballot.epoch_data is not None
         return BallotRecord(ballot, votes, count if is_ref else None, beacon if is_ref else None)
 
-    def _ballot_epoch_data(self, ballot: GoBallot, rec: AtxRecord, epoch: int) -> tuple[bytes, int]:
+    def _ballot_epoch_data(self, ballot: GoBallot, rec: StoredAtx, epoch: int) -> tuple[bytes, int]:
         """Reference ballots carry the epoch data, the others point at one (``handler.go``
         ``checkBallotDataIntegrity``, ``eligibility_validator.go`` ``validateReference`` /
         ``validateSecondary``)."""

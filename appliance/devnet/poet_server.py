@@ -26,7 +26,7 @@ from appliance.devnet import gowire
 from appliance.devnet._web import Reject as _Reject
 from appliance.devnet._web import fault_middleware, json_handler
 from appliance.devnet.faults import PoetFaults
-from appliance.node import pow, signing
+from appliance.node import poet_pow, signing
 from appliance.node.clock import LayerClock, TimeSource
 from appliance.node.http import format_duration
 
@@ -170,7 +170,8 @@ class DevnetPoet:
             nonce = int(nonce)
         if not isinstance(nonce, int) or isinstance(nonce, bool):
             raise _Reject(400, "nonce must be an unsigned integer")
-        if not pow.verify_pow(self.pow_challenge, pubkey, challenge, nonce, self.settings.pow_difficulty):
+        difficulty = self.settings.pow_difficulty
+        if not poet_pow.verify_pow(self.pow_challenge, pubkey, challenge, nonce, difficulty):
             raise _Reject(400, "invalid proof of work")
 
     def _check_certificate(self, body: dict[str, Any], pubkey: bytes) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from appliance.node import pow, signing
+from appliance.node import poet_pow, signing
 from appliance.node.http import (
     RemoteProtocolError,
     RemoteUnavailable,
@@ -157,7 +157,7 @@ class PoetClient:
         else:
             pow_challenge, difficulty = await self.pow_params()
             nonce = await asyncio.to_thread(
-                pow.find_pow_nonce, pow_challenge, identity.node_id, challenge_hash, difficulty
+                poet_pow.find_pow_nonce, pow_challenge, identity.node_id, challenge_hash, difficulty
             )
             body["nonce"] = str(nonce)
             body["powParams"] = {"challenge": b64(pow_challenge), "difficulty": difficulty}

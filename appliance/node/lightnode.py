@@ -1,4 +1,4 @@
-"""NodeManager: runs one :class:`~appliance.node.smesher.Smesher` per identity for the daemon.
+"""LightNode: runs one :class:`~appliance.node.smesher.Smesher` per identity for the daemon.
 
 ``start()``/``stop()`` own the HTTP session and the tasks; each smesher runs under an
 :class:`appliance.supervision.Supervisor`: when it dies (its drive went away mid-proof, EMFILE, a
@@ -11,7 +11,6 @@ deadline, eligible layers, proposals); every change is published on the EventBus
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import errno
 import logging
 import time
@@ -20,12 +19,12 @@ from pathlib import Path
 
 import aiohttp
 
-from appliance.events import EventBus
+from appliance.events import EventBus, Topic
 from appliance.node.clock import LayerClock, SystemTime, TimeSource
 from appliance.node.config import NodeConfig
-from appliance.node.gateway import GatewayClient
+from appliance.node.gateway_client import GatewayClient
 from appliance.node.identity import Identity
-from appliance.node.poet import PoetClient
+from appliance.node.poet_client import PoetClient
 from appliance.node.post_provider import PostProvider, PostUnavailable
 from appliance.node.rewards import RewardsWatcher
 from appliance.node.smesher import Smesher
@@ -94,7 +93,7 @@ def _cause_outside(exc: BaseException) -> bool:
     return isinstance(exc, PostUnavailable) or (isinstance(exc, OSError) and exc.errno in drive_gone)
 
 
-class NodeManager:
+class LightNode:
     def __init__(
         self,
         config: NodeConfig,
@@ -219,34 +218,25 @@ class NodeManager:
         if self.bus is not None:
             status = self.identity_status(node_id)
             if status is not None:
-                self.bus.publish("node", dataclasses.asdict(status))
+                self.bus.publish(Topic.NODE, status)
 
     def identity_status(self, node_id: bytes) -> IdentityStatus | None:
         smesher = self._smeshers.get(node_id)
         now = self.time.now()
         if smesher is None:
             return None
-        doc = smesher.store.doc
+        records = smesher.records()
         regs: list[PoetRegistrationView] = []
         history: list[AtxView] = []
-        for key in sorted(doc["epochs"], key=int):
-            ep = doc["epochs"][key]
-            phase = ep.get("phase")
-            if phase == "published":
-                history.append(
-                    AtxView(int(key), ep.get("grade", "good"), ep.get("atx_id", ""), ep.get("published_at"))
-                )
-            elif phase == "expired":
-                history.append(AtxView(int(key), "missed", ep.get("atx_id", ""), None, ep.get("reason", "")))
+        for ep in records.epochs:
+            if ep.phase == "published":
+                history.append(AtxView(ep.epoch, ep.grade, ep.atx_id, ep.published_at))
+            elif ep.phase == "expired":
+                history.append(AtxView(ep.epoch, "missed", ep.atx_id, None, ep.reason))
             else:
-                history.append(AtxView(int(key), "pending", ep.get("atx_id", "")))
-                regs = [
-                    PoetRegistrationView(url, r["round_id"], float(r["round_end"]))
-                    for url, r in ep.get("registrations", {}).items()
-                    if r.get("round_id")
-                ]
-        eligible = sorted({int(p[1]) for e in doc["eligibility"].values() for p in e["proofs"]})
-        proposals = doc["proposals"].values()
+                history.append(AtxView(ep.epoch, "pending", ep.atx_id))
+                regs = [PoetRegistrationView(r.url, r.round_id, r.round_end) for r in ep.registrations]
+        eligible = list(records.eligible_layers)
         deadline = smesher.next_deadline
         cfg = self.config.clock
         task = self.supervisor.get(self._task_name(node_id))
@@ -271,8 +261,8 @@ class NodeManager:
             next_deadline=deadline[0] if deadline else None,
             next_deadline_what=deadline[1] if deadline else "",
             eligible_layers=eligible,
-            proposals_published=sum(1 for p in proposals if p.get("published")),
-            proposals_missed=sum(1 for p in proposals if p.get("missed")),
+            proposals_published=records.proposals_published,
+            proposals_missed=records.proposals_missed,
             error=self._errors.get(node_id, ""),
             down_since=down.since if down is not None else None,
             earned_smidge=earned.total_smidge if earned else 0,
