@@ -21,6 +21,7 @@ import signal
 import sys
 from pathlib import Path
 
+from appliance.chain import MAINNET, ChainParams
 from appliance.config import BOX_STATE_DIR, ConfigError, DaemonConfig, StateLayout, load_config
 from appliance.system.lock import AlreadyRunningError, InstanceLock
 from appliance.system.logs import setup_logging
@@ -87,17 +88,18 @@ def run(args: argparse.Namespace) -> int:
             config = dev_config(config, layout)
         if args.listen:
             config.listen_host, config.listen_port = parse_listen(args.listen)
+        from appliance.chain import load_chain
         from appliance.wiring import box_network, dev_network, post_settings_for
 
         scale = args.devnet_time_scale
         if scale is not None and not 0.1 <= scale <= 100:
             raise ValueError(f"--devnet-time-scale must be between 0.1 and 100, got {scale}")
-        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n,
-                               *([] if scale is None else [scale]))
-                   if args.dev else box_network(layout))
+        network = (dev_network(layout, *([] if scale is None else [scale]))
+                   if args.dev else box_network(layout, load_chain(layout.root)))
         config.post = post_settings_for(config.post, network)  # type: ignore[assignment]
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
-        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web, network=network)
+        daemon = Daemon(layout, config, dev=args.dev, web=not args.no_web, network=network,
+                        chain=network.chain)
         daemon.announce = args.announce
         daemon.status_interval = max(0.1, args.status_interval)
         return asyncio.run(daemon.run())
@@ -110,9 +112,10 @@ def run(args: argparse.Namespace) -> int:
 
 class Daemon:
     def __init__(self, layout: StateLayout, config: DaemonConfig, dev: bool = False,
-                 web: bool = True, network: object | None = None) -> None:
+                 web: bool = True, network: object | None = None, chain: ChainParams = MAINNET) -> None:
         self.layout, self.config, self.dev, self.web = layout, config, dev, web
         self.network = network
+        self.chain = chain  # what new datasets are made for (the network's)
         self.announce = False
         self.exit_code = 0
         self._stop = asyncio.Event()
@@ -135,7 +138,7 @@ class Daemon:
         notifier = Notifier()
         bus = EventBus()
         bus.bind(loop)
-        jobs = JobManager(bus, self.config.post)
+        jobs = JobManager(bus, self.config.post, self.chain)
         drives = DriveManager(self.layout, bus, jobs, allowed_loop_dirs=self.config.loop_backing_dirs)
         jobs.on_io_error = drives.report_io_error
         from appliance.health.box import daemon_health

@@ -25,14 +25,16 @@ from pathlib import Path
 
 from appliance import __version__
 from appliance.aio import cancel_and_wait
+from appliance.chain import MAINNET, ChainParams, ChainSetup
 from appliance.config import DaemonConfig, StateLayout
 from appliance.events import EventBus
 from appliance.health.monitor import HealthMonitor
 from appliance.node.address import parse_address
-from appliance.node.config import NodeConfig, NodeConfigError
+from appliance.node.config import NodeConfig
 from appliance.node.identity import Identity, IdentityStore
 from appliance.node.manager import IdentityStatus
 from appliance.node.supervisor import NodeSupervisor, SupervisorStatus
+from appliance.post.proof import ProofConfig
 from appliance.status.history import with_misses
 from appliance.supervision import Supervisor
 from appliance.system.files import atomic_write_json, atomic_write_text
@@ -40,7 +42,6 @@ from appliance.web import services as ws
 
 log = logging.getLogger(__name__)
 
-NETWORK_FILE = "network.json"
 #: installed by the OS image (image/overlay): NetworkManager is the box's, the appliance manages it
 BOX_NETWORK_CONF = Path("/etc/NetworkManager/conf.d/smeshbox.conf")
 DEVNET_FILE = "devnet.json"
@@ -55,56 +56,49 @@ DEV_TIME_SCALE = 6.0
 class Network:
     """Where the node smeshes: ``node_config(coinbase)`` or None while unconfigured."""
 
-    hrp: str
+    chain: ChainParams  # the one source of the chain's facts (post, jobs, node, addresses)
     node_state_dir: Path
-    build: object = None  # Callable[[bytes], NodeConfig | None]
-    proof_config: object | None = None  # appliance.post.proof.ProofConfig, None = mainnet defaults
-    commitment_atx_id: str | None = None  # what new datasets commit to (the golden ATX on a devnet)
+    build: Callable[[bytes], NodeConfig | None] | None = None
     devnet: object | None = None  # appliance.devnet.Devnet when --dev
     time_source: object | None = None
     default_coinbase: bytes | None = None  # smesh to this until a reward address is set (devnet only)
 
+    @property
+    def hrp(self) -> str:
+        return self.chain.hrp
+
+    @property
+    def proof_config(self) -> ProofConfig:
+        return ProofConfig.from_chain(self.chain)
+
+    @property
+    def commitment_atx_id(self) -> str:
+        """What new datasets commit to: the chain's golden ATX."""
+        return self.chain.golden_atx.hex()
+
     def node_config(self, coinbase: bytes) -> NodeConfig | None:
-        return self.build(coinbase) if self.build else None  # type: ignore[operator]
+        return self.build(coinbase) if self.build else None
 
 
-def box_network(layout: StateLayout) -> Network:
-    """The network from ``<state>/network.json`` (a NodeConfig without the coinbase)."""
-    path = layout.root / NETWORK_FILE
+def box_network(layout: StateLayout, setup: ChainSetup) -> Network:
+    """The network ``<state>/network.json`` names (``appliance.chain.load_chain``, read once)."""
 
     def build(coinbase: bytes) -> NodeConfig | None:
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        if not setup.has_services:
             return None
-        except ValueError as exc:
-            log.error("%s is not valid JSON: %s", path, exc)
-            return None
-        if not isinstance(data, dict):
-            log.error("%s: expected a JSON object", path)
-            return None
-        try:
-            return NodeConfig.from_json({**data, "coinbase": coinbase.hex()})
-        except NodeConfigError as exc:
-            log.error("%s: %s", path, exc)
-            return None
+        return NodeConfig.from_setup(setup, coinbase)
 
-    hrp, golden = "sm", None
-    with contextlib.suppress(FileNotFoundError, ValueError, AttributeError):
-        data = json.loads(path.read_text())
-        hrp, golden = str(data.get("hrp", hrp)), data.get("golden_atx")
-    return Network(hrp=hrp, node_state_dir=layout.root / "node", build=build,
-                   commitment_atx_id=golden if isinstance(golden, str) and len(golden) == 64 else None)
+    return Network(chain=setup.chain, node_state_dir=layout.root / "node", build=build)
 
 
-def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
-                time_scale: float = DEV_TIME_SCALE) -> Network:
-    """The built-in devnet, in process, sized like the --dev drives' PoST data.
+def dev_network(layout: StateLayout, time_scale: float = DEV_TIME_SCALE) -> Network:
+    """The built-in devnet, in process, with PoST sized for the --dev drives.
 
     The genesis time is kept in the state folder so the golden ATX — which the dev datasets commit
     to — survives restarts. The devnet itself keeps its chain in memory, so the node's devnet state
     starts fresh with every run (its first ATX is an initial one again)."""
     from appliance.devnet.devnet import Devnet, DevnetConfig
+    from appliance.drives.dev import DEV_LABELS_PER_UNIT, DEV_SCRYPT_N
 
     record = layout.root / DEVNET_FILE
     try:
@@ -117,14 +111,13 @@ def dev_network(layout: StateLayout, labels_per_unit: int, scrypt_n: int,
         name: getattr(base, name) * time_scale
         for name in ("layer_duration", "phase_shift", "cycle_gap", "grace_period", "network_delay")
     }
-    devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=labels_per_unit,
-                                 scrypt_n=scrypt_n, hrp="sm"))
+    devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=DEV_LABELS_PER_UNIT,
+                                 scrypt_n=DEV_SCRYPT_N, hrp=MAINNET.hrp))
     state = layout.root / "node-devnet"
     shutil.rmtree(state, ignore_errors=True)  # the devnet forgot its chain: so must the node
     return Network(
-        hrp=devnet.config.hrp, node_state_dir=state,
+        chain=devnet.chain, node_state_dir=state,
         build=lambda coinbase: devnet.node_config(coinbase=coinbase) if devnet.gateway_url else None,
-        proof_config=devnet.proof_config(), commitment_atx_id=devnet.golden_atx.hex(),
         devnet=devnet, time_source=devnet.time,
         default_coinbase=bytes(4) + hashlib.blake2b(b"smeshbox-devnet-coinbase", digest_size=20).digest(),
     )
@@ -308,7 +301,7 @@ class Extras:
                     found.append(await asyncio.to_thread(store.load, volume.identity))
             return found
 
-        provider = JobsPostProvider(jobs, self.network.proof_config,  # type: ignore[arg-type]
+        provider = JobsPostProvider(jobs, self.network.proof_config,
                                     nonces=288, threads=self.config.post.threads,
                                     fast_mode=False if self.dev else None)
         from appliance.nodemode_wiring import start_node_mode
@@ -530,6 +523,4 @@ class Extras:
 def post_settings_for(post: object, network: Network) -> object:
     """New datasets commit to the network's golden ATX (the devnet's with --dev), so the network
     accepts their proofs."""
-    if network.commitment_atx_id is None:
-        return post
     return dataclasses.replace(post, commitment_atx_id=network.commitment_atx_id)  # type: ignore[type-var]

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.aio import cancel_and_wait
+from appliance.chain import MAINNET, ChainParams
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus
@@ -103,6 +104,7 @@ class JobManager:
         self,
         bus: EventBus,
         settings: PostSettings,
+        chain: ChainParams = MAINNET,
         *,
         health_root: Path = Path("/"),
         health_interval: float = 5.0,
@@ -112,6 +114,8 @@ class JobManager:
     ) -> None:
         self.bus = bus
         self.settings = settings
+        #: the chain new datasets are made for: their labels per unit and scrypt N
+        self.chain = chain
         self.health_root = health_root
         self.health_interval = health_interval
         self.check_samples = check_samples
@@ -223,20 +227,19 @@ class JobManager:
         job = self._jobs.get(drive_id)
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
-        s = self.settings
-        units = s.max_units
+        s, chain = self.settings, self.chain
+        units = min(s.max_units, chain.max_num_units) if s.max_units else chain.max_num_units
         if max_bytes:
-            units = max_bytes // (s.labels_per_unit * 16)
+            units = min(units, max_bytes // (chain.labels_per_unit * 16))
             if units < 1:
-                raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
-            units = min(units, s.max_units) if s.max_units else units
+                raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {chain.labels_per_unit * 16}")
         if MISSING in job.paused_by:
             raise NotReadyError(f"drive {drive_id} is not there ({job.paused_by[MISSING]}); plug it in first")
-        rate = await self._rate(s.scrypt_n)
+        rate = await self._rate(chain.scrypt_n)
         datadir = job.volume.datadir
         own = (datadir / STATE_FILE).exists() and job.snap.state not in (JobState.READY, JobState.PROVING)
         reclaim = await asyncio.to_thread(_label_bytes, datadir) if own else 0
-        plan = await asyncio.to_thread(make_plan, datadir, s.labels_per_unit, s.free_margin,
+        plan = await asyncio.to_thread(make_plan, datadir, chain.labels_per_unit, s.free_margin,
                                        units, rate, reclaim)
         # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
         # one is done each other drive writes as many labels as this one (or all of its own, if
@@ -463,7 +466,7 @@ class JobManager:
             if meta.node_id != volume.node_id:
                 self._fail(job, "the metadata belongs to another identity than the drive's key")
                 return None
-            scrypt_n = await asyncio.to_thread(datadir_scrypt_n, volume.datadir, 8192)
+            scrypt_n = await asyncio.to_thread(datadir_scrypt_n, volume.datadir, self.chain.scrypt_n)
             job.snap.scrypt_n = scrypt_n
             self._describe(job, meta)
             state = await asyncio.to_thread(read_init_state, volume.datadir)
@@ -493,14 +496,14 @@ class JobManager:
                 job.snap.state, job.snap.reason = JobState.READY, "data complete"
                 self._publish()
             return meta
-        job.snap.scrypt_n = s.scrypt_n
+        job.snap.scrypt_n = self.chain.scrypt_n
         job.snap.state, job.snap.reason = JobState.PLANNING, "measuring this CPU"
         self._publish()
         plan = await self.estimate(job.volume.drive_id, job.snap.max_bytes)
         job.snap.plan = plan
         meta = PostMetadata(
             node_id=volume.node_id, commitment_atx_id=bytes.fromhex(s.commitment_atx_id),
-            labels_per_unit=s.labels_per_unit, num_units=plan.num_units,
+            labels_per_unit=self.chain.labels_per_unit, num_units=plan.num_units,
             max_file_size=s.max_file_size,
         )
         self._describe(job, meta)

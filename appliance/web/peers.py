@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.chain import MAINNET
 from appliance.peers.service import PairingError, PeersService, ResultRejected, UnknownUnit
 from appliance.peers.units import MAX_UNIT_LABELS
 from appliance.post.metadata import PostMetadata
@@ -234,7 +235,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels-per-unit", required=True, type=int)
     parser.add_argument("--num-units", required=True, type=int)
     parser.add_argument("--max-file-size", type=int, default=4 << 30)
-    parser.add_argument("--scrypt-n", type=int, default=8192)
+    parser.add_argument("--scrypt-n", type=int, default=MAINNET.scrypt_n)
     parser.add_argument("--host", default="127.0.0.1", help="address helpers reach (broker and API)")
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--local-unit", type=int, default=256)

@@ -47,9 +47,8 @@ async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed
         subprocess.run(["umount", str(mnt)], check=True)
 
     bus = EventBus()
-    settings = PostSettings(commitment_atx_id=devnet.golden_atx.hex(), labels_per_unit=cfg.labels_per_unit,
-                            scrypt_n=cfg.scrypt_n, max_file_size=4096, threads=1)
-    jobs = JobManager(bus, settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05)
+    settings = PostSettings(commitment_atx_id=devnet.golden_atx.hex(), max_file_size=4096, threads=1)
+    jobs = JobManager(bus, settings, devnet.chain, health_root=loops.folder / "nosysfs", measure_seconds=0.05)
     drives = DriveManager(StateLayout(loops.state), bus, jobs, allowed_loop_dirs=[loops.folder],
                           poll_interval=0.1)
     tasks = Supervisor(Backoff(initial=0.5, maximum=2.0), healthy_after=5.0)
