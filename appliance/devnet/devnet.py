@@ -156,8 +156,9 @@ class Devnet:
         self._runners.clear()
 
     def setup(self) -> ChainSetup:
-        """The devnet as ``network.json`` says it (``ChainSetup.to_json``): its chain and its servers."""
-        poets = tuple(PoetServer(u, p.pubkey) for u, p in zip(self.poet_urls, self.poets, strict=True))
+        """The devnet as ``network.json`` says it (``ChainSetup.to_json``): its chain and, once
+        started, its servers."""
+        poets = tuple(PoetServer(u, p.pubkey) for u, p in zip(self.poet_urls, self.poets, strict=False))
         return ChainSetup(self.chain, poets, self.gateway_url, self._node_knobs())
 
     def _node_knobs(self) -> dict[str, float | int]:
