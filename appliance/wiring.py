@@ -106,13 +106,13 @@ def dev_network(layout: StateLayout, time_scale: float = DEV_TIME_SCALE) -> Netw
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         genesis = float(int(time.time()) + 5)
         atomic_write_json(record, {"genesis": genesis})
-    base = DevnetConfig()
+    base = DevnetConfig().chain
     scaled = {
         name: getattr(base, name) * time_scale
         for name in ("layer_duration", "phase_shift", "cycle_gap", "grace_period", "network_delay")
     }
-    devnet = Devnet(DevnetConfig(**scaled, genesis=genesis, labels_per_unit=DEV_LABELS_PER_UNIT,
-                                 scrypt_n=DEV_SCRYPT_N, hrp=MAINNET.hrp))
+    devnet = Devnet(DevnetConfig.of(**scaled, genesis=genesis, labels_per_unit=DEV_LABELS_PER_UNIT,
+                                    scrypt_n=DEV_SCRYPT_N, hrp=MAINNET.hrp))
     state = layout.root / "node-devnet"
     shutil.rmtree(state, ignore_errors=True)  # the devnet forgot its chain: so must the node
     return Network(

@@ -30,7 +30,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 async def _serve(args: argparse.Namespace) -> int:
     scale = args.layer_duration * args.layers_per_epoch / 10  # keep the default proportions
-    config = DevnetConfig(
+    config = DevnetConfig.of(
         layer_duration=args.layer_duration,
         layers_per_epoch=args.layers_per_epoch,
         poets=args.poets,

@@ -29,46 +29,24 @@ from appliance.post.proof import ProofConfig
 
 @dataclass
 class DevnetConfig:
-    """The devnet's chain (defaults: the ``devnet`` preset, ``appliance.chain.DEVNET``) and its servers."""
+    """The devnet's chain (its genesis is set when a devnet is made) and its servers' settings."""
 
-    layer_duration: float = DEVNET.layer_duration
-    layers_per_epoch: int = DEVNET.layers_per_epoch
-    phase_shift: float = DEVNET.phase_shift
-    cycle_gap: float = DEVNET.cycle_gap
-    grace_period: float = DEVNET.grace_period
-    network_delay: float = DEVNET.network_delay
+    chain: ChainParams = DEVNET
     genesis: float | None = None  # default: the next whole second
-    genesis_extra_data: str = DEVNET.genesis_extra_data
     poets: int = 2
     poet_pow_difficulty: int = 4
     leaves_per_second: int = 1000
-    tick_size: int = DEVNET.tick_size
-    labels_per_unit: int = DEVNET.labels_per_unit
-    scrypt_n: int = DEVNET.scrypt_n
-    k1: int = DEVNET.k1
-    k2: int = DEVNET.k2
-    post_pow_difficulty: bytes = DEVNET.pow_difficulty
-    min_num_units: int = DEVNET.min_num_units
-    layer_avg_size: int = DEVNET.layer_avg_size
-    min_active_set_weight: int = DEVNET.min_active_set_weight
-    hrp: str = DEVNET.hrp
-    # the devnet speaks today's mainnet: ATX v2 from the first publish epoch (None keeps v1)
-    atx_v2_from_epoch: int | None = DEVNET.atx_v2_from_epoch
     # PoETs that name the devnet certifier in /v1/info (the others only take the PoW), as mainnet
     # PoETs have moved to certificates while some still take the PoW
     certified_poets: int = 1
 
-    def chain(self, genesis: float) -> ChainParams:
-        """The devnet's chain started at ``genesis``: the one value node, post and jobs are given."""
-        return dataclasses.replace(
-            DEVNET, hrp=self.hrp, genesis_extra_data=self.genesis_extra_data,
-            layer_duration=self.layer_duration, layers_per_epoch=self.layers_per_epoch,
-            phase_shift=self.phase_shift, cycle_gap=self.cycle_gap, grace_period=self.grace_period,
-            network_delay=self.network_delay, labels_per_unit=self.labels_per_unit, scrypt_n=self.scrypt_n,
-            k1=self.k1, k2=self.k2, k3=min(DEVNET.k3, self.k2), pow_difficulty=self.post_pow_difficulty,
-            min_num_units=self.min_num_units, tick_size=self.tick_size, layer_avg_size=self.layer_avg_size,
-            min_active_set_weight=self.min_active_set_weight, atx_v2_from_epoch=self.atx_v2_from_epoch,
-        ).at_genesis(genesis)  # fmt: skip
+    @classmethod
+    def of(cls, **values: Any) -> DevnetConfig:
+        """The devnet preset with the :class:`ChainParams` fields among ``values`` changed; the
+        other values are the servers' settings."""
+        names = {f.name for f in dataclasses.fields(ChainParams)}
+        changes = {k: values.pop(k) for k in list(values) if k in names}
+        return cls(chain=dataclasses.replace(DEVNET, **changes), **values)
 
 
 class Devnet:
@@ -81,7 +59,7 @@ class Devnet:
         self.config = cfg = config or DevnetConfig()
         self.time = time_source or ManualTime()
         genesis = cfg.genesis if cfg.genesis is not None else math.ceil(time.time())
-        self.chain = chain = cfg.chain(genesis)
+        self.chain = chain = cfg.chain.at_genesis(genesis)
         self.clock_config = ClockConfig(
             chain.genesis_time,
             chain.layer_duration,
@@ -162,7 +140,7 @@ class Devnet:
         return ChainSetup(self.chain, poets, self.gateway_url, self._node_knobs())
 
     def _node_knobs(self) -> dict[str, float | int]:
-        cfg = self.config
+        cfg = self.chain
         return {
             "request_timeout": 2.0,
             "retry_interval": min(0.25, cfg.layer_duration / 4),

@@ -113,7 +113,7 @@ async def test_a_box_on_another_chain_inits_and_proves_with_that_chains_paramete
     """The devnet writes network.json from its ChainParams; the box reads it once and its new
     dataset, its prover and its node all follow it. Before, datasets took config.json's mainnet
     labels per unit and scrypt N and every proof mainnet's k1/k2: the chain refused them."""
-    devnet = Devnet(DevnetConfig(labels_per_unit=512, scrypt_n=4, k1=5, k2=9))
+    devnet = Devnet(DevnetConfig.of(labels_per_unit=512, scrypt_n=4, k1=5, k2=9))
     assert (devnet.chain.labels_per_unit, devnet.chain.scrypt_n, devnet.chain.k2) != (
         MAINNET.labels_per_unit, MAINNET.scrypt_n, MAINNET.k2)
     await devnet.start()
@@ -164,7 +164,7 @@ async def test_a_box_on_another_chain_inits_and_proves_with_that_chains_paramete
 
 
 def test_a_devnet_setup_is_a_valid_network_file() -> None:
-    devnet = Devnet(DevnetConfig(hrp="sm"))
+    devnet = Devnet(DevnetConfig.of(hrp="sm"))
     setup = devnet.setup()
     assert isinstance(setup, ChainSetup) and parse_chain(json.loads(json.dumps(setup.to_json()))) == setup
     assert setup.chain.hrp == "sm" and setup.chain.name == "devnet"

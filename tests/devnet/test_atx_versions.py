@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def v1_harness(tmp_path):
-    async for h in running_harness(tmp_path, DevnetConfig(atx_v2_from_epoch=None)):
+    async for h in running_harness(tmp_path, DevnetConfig.of(atx_v2_from_epoch=None)):
         yield h
 
 

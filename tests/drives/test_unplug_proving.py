@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed(loops, wait_for) -> None:
     devnet = Devnet(DevnetConfig())
     await devnet.start()
-    cfg = devnet.config
+    cfg = devnet.chain
     owner = generate("pulled")
     image = loops.image("pulled.img", mkfs=True)
     mnt = loops.folder / "mnt"
