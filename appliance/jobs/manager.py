@@ -241,6 +241,13 @@ class JobManager:
         reclaim = await asyncio.to_thread(_label_bytes, datadir) if own else 0
         plan = await asyncio.to_thread(make_plan, datadir, chain.labels_per_unit, s.free_margin,
                                        units, rate, reclaim)
+        if plan.num_units < chain.min_num_units:
+            # the chain refuses an ATX with fewer units: say so now, not after a whole init
+            raise NoSpaceError(
+                f"{chain.name} needs at least {chain.min_num_units} units of "
+                f"{chain.labels_per_unit * 16} bytes; this drive has room for {plan.num_units}. "
+                "Use a larger drive or free some space"
+            )
         # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
         # one is done each other drive writes as many labels as this one (or all of its own, if
         # fewer): the measured rate has to cover the sum of those, not this drive's labels alone.

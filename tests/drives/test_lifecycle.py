@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.chain import MAINNET, ChainParams
+from appliance.chain import DEVNET, ChainParams
 from appliance.config import PostSettings, StateLayout
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import Confirmation, DriveState
@@ -35,7 +35,7 @@ def _settings(**kw: int) -> tuple[PostSettings, ChainParams]:
     base = {"labels_per_unit": 256, "scrypt_n": 16, "max_file_size": 1024, "free_margin": 1 << 20,
             "max_units": 4, "threads": 1}
     base.update(kw)
-    chain = MAINNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n")})
+    chain = DEVNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n")})
     return PostSettings(commitment_atx_id=ATX, **base), chain
 
 

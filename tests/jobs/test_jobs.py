@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.chain import MAINNET, ChainParams
+from appliance.chain import DEVNET, ChainParams
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import Event, EventBus
@@ -41,7 +41,8 @@ def _settings(**kw: int) -> tuple[PostSettings, ChainParams]:
     base = {"labels_per_unit": 1024, "scrypt_n": 16, "max_file_size": 4096, "free_margin": 0,
             "max_units": 2, "threads": 1}
     base.update(kw)
-    chain = MAINNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n")})
+    chain = DEVNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n", "min_num_units")
+                            if k in base})
     return PostSettings(commitment_atx_id=ATX, **base), chain
 
 
@@ -173,6 +174,16 @@ async def test_full_drive_gets_a_clear_error_and_nothing_written(manager, tmp_pa
     await jobs.volume_ready(volume)
     await _until(lambda: _snap(jobs, "full").state is JobState.ERROR, "the plan to fail")
     assert "the drive is full" in _snap(jobs, "full").reason
+    assert list(volume.datadir.iterdir()) == []
+
+
+async def test_a_drive_below_the_chains_minimum_units_is_refused_before_any_label(manager,
+                                                                                   tmp_path: Path) -> None:
+    jobs = await manager(_settings(max_units=2, min_num_units=3))
+    volume = _volume(tmp_path, "small")
+    await jobs.volume_ready(volume)
+    await _until(lambda: _snap(jobs, "small").state is JobState.ERROR, "the plan to fail")
+    assert "needs at least 3 units" in _snap(jobs, "small").reason
     assert list(volume.datadir.iterdir()) == []
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.chain import MAINNET
+from appliance.chain import DEVNET
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus
@@ -41,7 +41,7 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
     bus = EventBus()
     bus.bind(asyncio.get_running_loop())
     settings = PostSettings(max_file_size=4096, free_margin=0, max_units=2, commitment_atx_id="11" * 32)
-    chain = MAINNET.replace({"labels_per_unit": 256, "scrypt_n": 16})
+    chain = DEVNET.replace({"labels_per_unit": 256, "scrypt_n": 16})
     jobs = JobManager(bus, settings, chain, health_root=tmp_path / "none", measure_seconds=0.05)
     await jobs.start()
     try:
@@ -54,7 +54,7 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
 
         jobs.settings = PostSettings(max_file_size=1 << 20, free_margin=0, max_units=4,
                                      commitment_atx_id="11" * 32)
-        jobs.chain = MAINNET.replace({"labels_per_unit": 1 << 16, "scrypt_n": 512})
+        jobs.chain = DEVNET.replace({"labels_per_unit": 1 << 16, "scrypt_n": 512})
         await jobs.volume_ready(busy)
         await _until(jobs, "busy", lambda j: j.position > 0, "the second drive to initialize")
         with pytest.raises(PostUnavailable, match="no drive with complete PoST data"):
