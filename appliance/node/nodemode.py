@@ -74,12 +74,13 @@ class NetworkPreset:
     @classmethod
     def from_chain(cls, chain: ChainParams, **extra: Any) -> NetworkPreset:
         """The preset of a known chain (``appliance.chain``): its PoST parameters and PoET timing."""
-        return cls(
-            chain.name, chain.k1, chain.k2, chain.pow_difficulty.hex(), chain.scrypt_n, chain.labels_per_unit,
-            chain.min_num_units, chain.max_num_units, genesis=chain.genesis_time,
-            epoch_seconds=chain.epoch_duration, phase_shift=chain.phase_shift, cycle_gap=chain.cycle_gap,
-            **extra,
+        values: dict[str, Any] = dict(
+            name=chain.name, k1=chain.k1, k2=chain.k2, pow_difficulty=chain.pow_difficulty.hex(),
+            scrypt_n=chain.scrypt_n, labels_per_unit=chain.labels_per_unit, min_num_units=chain.min_num_units,
+            max_num_units=chain.max_num_units, genesis=chain.genesis_time, epoch_seconds=chain.epoch_duration,
+            phase_shift=chain.phase_shift, cycle_gap=chain.cycle_gap,
         )  # fmt: skip
+        return cls(**{**values, **extra})
 
 
 MAINNET = NetworkPreset.from_chain(chains.MAINNET)
