@@ -175,6 +175,7 @@ def test_node_modes_presets_come_from_the_chain() -> None:
     from appliance.node.nodemode import NetworkPreset
 
     assert NODE_MAINNET.proof_config() == ProofConfig.from_chain(MAINNET)
-    assert (NODE_MAINNET.scrypt_n, NODE_MAINNET.labels_per_unit) == (MAINNET.scrypt_n, MAINNET.labels_per_unit)
+    assert NODE_MAINNET.scrypt_n == MAINNET.scrypt_n
+    assert NODE_MAINNET.labels_per_unit == MAINNET.labels_per_unit
     dev = NetworkPreset.from_chain(DEVNET, name="devnet", genesis=5.0, epoch_seconds=60.0)
     assert (dev.genesis, dev.epoch_seconds, dev.k2) == (5.0, 60.0, DEVNET.k2)
