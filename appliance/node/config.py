@@ -53,9 +53,9 @@ class NodeConfig:
         except ClockError as exc:
             raise NodeConfigError(f"invalid clock: {exc}") from exc
 
-    # the chain's facts the smesher reads, under the names it has always used
     @property
     def clock(self) -> ClockConfig:
+        """The chain's timing as the node's clock arithmetic takes it."""
         c = self.chain
         return ClockConfig(c.genesis_time, c.layer_duration, c.layers_per_epoch, c.phase_shift, c.cycle_gap,
                            c.grace_period, c.network_delay)
@@ -63,29 +63,6 @@ class NodeConfig:
     @property
     def hrp(self) -> str:
         return self.chain.hrp
-
-    @property
-    def golden_atx(self) -> bytes:
-        return self.chain.golden_atx
-
-    @property
-    def labels_per_unit(self) -> int:
-        return self.chain.labels_per_unit
-
-    @property
-    def tick_size(self) -> int:
-        return self.chain.tick_size
-
-    @property
-    def layer_avg_size(self) -> int:
-        return self.chain.layer_avg_size
-
-    @property
-    def min_active_set_weight(self) -> int:
-        return self.chain.min_active_set_weight
-
-    def atx_version(self, publish_epoch: int) -> int:
-        return self.chain.atx_version(publish_epoch)
 
     @property
     def genesis_id(self) -> bytes:
