@@ -31,18 +31,22 @@ class ConfigError(ValueError):
     """A config/state file exists but cannot be used; the message names the file and the field."""
 
 
+#: chain facts a config.json once held: refused with where they live now
+CHAIN_FIELDS = ("labels_per_unit", "scrypt_n")
+
+
 @dataclass
 class PostSettings:
-    """PoST parameters for new datasets (mainnet: 2^32 labels per unit, scrypt N = 8192)."""
+    """This machine's PoST knobs for new datasets. Labels per unit and scrypt N are the chain's
+    (``appliance.chain.ChainParams``, from ``network.json``), never set here."""
 
-    labels_per_unit: int = 1 << 32
-    scrypt_n: int = 8192
     max_file_size: int = 4 << 30
     #: bytes left free on a drive when sizing the number of units (filesystem slack, metadata)
     free_margin: int = 256 << 20
     #: upper bound of units per drive (0 = as many as fit)
     max_units: int = 0
     threads: int = 1
+    #: what new datasets commit to: the chain's golden ATX, set at start (node mode may change it)
     commitment_atx_id: str = "00" * 32
 
 
@@ -136,12 +140,14 @@ def load_config(path: str | os.PathLike[str]) -> DaemonConfig:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    post = data.get("post") if isinstance(data, dict) else None
+    moved = sorted(set(post) & set(CHAIN_FIELDS)) if isinstance(post, dict) else []
+    if moved:
+        raise ConfigError(f"{p}: post.{', post.'.join(moved)}: a fact of the chain, not of this machine; "
+                          "set it in network.json (next to config.json)")
     config = _from_dict(DaemonConfig, data, str(p))
-    n = config.post.scrypt_n
-    if n < 2 or n & (n - 1):
-        raise ConfigError(f"{p}: post.scrypt_n must be a power of two >= 2, found {n}")
-    if config.post.labels_per_unit < 1 or config.post.max_file_size % 16 or config.post.max_file_size < 1024:
-        raise ConfigError(f"{p}: post.labels_per_unit >= 1 and max_file_size a multiple of 16, >= 1024")
+    if config.post.max_file_size % 16 or config.post.max_file_size < 1024:
+        raise ConfigError(f"{p}: post.max_file_size must be a multiple of 16, >= 1024")
     return config
 
 

@@ -37,7 +37,7 @@ def initialize(layout: StateLayout, config: DaemonConfig, network: Network, opti
     drives that feed them, the box's health and the supervisor of long-running tasks."""
     bus = EventBus()
     bus.bind(asyncio.get_running_loop())
-    jobs = JobManager(bus, config.post)
+    jobs = JobManager(bus, config.post, network.chain)
     drives = DriveManager(layout, bus, jobs, allowed_loop_dirs=config.loop_backing_dirs)
     jobs.on_io_error = drives.report_io_error
     health, tasks = daemon_health(drives, jobs)

@@ -92,14 +92,14 @@ def run(args: argparse.Namespace) -> int:
             config = dev_config(config, layout)
         if args.listen:
             config.listen_host, config.listen_port = parse_listen(args.listen)
+        from appliance.chain import load_chain
         from appliance.composition.network import box_network, dev_network, post_settings_for
 
         scale = args.devnet_time_scale
         if scale is not None and not 0.1 <= scale <= 100:
             raise ValueError(f"--devnet-time-scale must be between 0.1 and 100, got {scale}")
-        network = (dev_network(layout, config.post.labels_per_unit, config.post.scrypt_n,
-                               *([] if scale is None else [scale]))
-                   if args.dev else box_network(layout))
+        network = (dev_network(layout, *([] if scale is None else [scale]))
+                   if args.dev else box_network(layout, load_chain(layout.root)))
         config.post = post_settings_for(config.post, network)
         log.info("smeshbox daemon starting: state %s, logging to %s", layout.root, target)
         daemon = Daemon(layout, config, network,

@@ -97,21 +97,18 @@ class NodeMode:
 async def _dev_node(devnet: Devnet) -> tuple[FakeNode, NetworkPreset]:
     from appliance.devnet.fakenode import FakeNode, NodePostConfig
 
-    cfg = devnet.config
-    proof = devnet.proof_config()
+    chain = devnet.chain
     node = FakeNode(
-        NodePostConfig(
-            proof.k1, proof.k2, proof.pow_difficulty, cfg.labels_per_unit, cfg.scrypt_n, cfg.min_num_units
-        ),
-        highest_atx=devnet.golden_atx,
+        NodePostConfig(chain.k1, chain.k2, chain.pow_difficulty, chain.labels_per_unit, chain.scrypt_n,
+                       chain.min_num_units),
+        highest_atx=chain.golden_atx,
     )
     address = await node.start("127.0.0.1", 0)
     node.start_smeshing(DEV_ROUND_SECONDS)
     log.info('devnet: a go-spacemesh node\'s post listener on http://%s (preset "devnet")', address)
-    preset = NetworkPreset(
-        "devnet", proof.k1, proof.k2, proof.pow_difficulty.hex(), cfg.scrypt_n, cfg.labels_per_unit,
-        cfg.min_num_units, default_address=f"http://{address}", default_public_api=address,
-        genesis=time.time(), epoch_seconds=DEV_ROUND_SECONDS,  # the devnet node's rounds
+    preset = NetworkPreset.from_chain(
+        chain, name="devnet", default_address=f"http://{address}", default_public_api=address,
+        genesis=time.time(), epoch_seconds=DEV_ROUND_SECONDS, phase_shift=0.0, cycle_gap=0.0,  # its rounds
     )  # fmt: skip
     return node, preset
 

@@ -1,8 +1,9 @@
 """``python -m appliance devnet``: run the built-in devnet (PoET servers + validating gateway).
 
 Prints the node configuration (JSON, for ``python -m appliance.node.run --config``) on stdout once
-the servers listen, then serves until SIGINT/SIGTERM. Faults and clock jumps go through the
-gateway's admin API: ``POST /admin/faults {"poet0": {"down": true}}``, ``POST /admin/clock {"jump": 5}``.
+the servers listen (``--network-out`` also writes a box's ``network.json`` from the same chain),
+then serves until SIGINT/SIGTERM. Faults and clock jumps go through the gateway's admin API:
+``POST /admin/faults {"poet0": {"down": true}}``, ``POST /admin/clock {"jump": 5}``.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer-duration", type=float, default=1.0)
     parser.add_argument("--layers-per-epoch", type=int, default=10)
     parser.add_argument("--config-out", default=None, help="also write the node config JSON to this file")
+    parser.add_argument("--network-out", default=None,
+                        help="also write a box's network.json for this devnet (appliance.chain.ChainSetup)")
 
 
 async def _serve(args: argparse.Namespace) -> int:
     scale = args.layer_duration * args.layers_per_epoch / 10  # keep the default proportions
-    config = DevnetConfig(
+    config = DevnetConfig.of(
         layer_duration=args.layer_duration,
         layers_per_epoch=args.layers_per_epoch,
         poets=args.poets,
@@ -43,6 +46,10 @@ async def _serve(args: argparse.Namespace) -> int:
         from appliance.system.files import atomic_write_text
 
         atomic_write_text(args.config_out, node_config + "\n")
+    if args.network_out:
+        from appliance.system.files import atomic_write_json
+
+        atomic_write_json(args.network_out, devnet.setup().to_json())
     print(node_config, flush=True)
     print(f"devnet: gateway {devnet.gateway_url}, PoETs {', '.join(devnet.poet_urls)}", file=sys.stderr)
     stop = asyncio.Event()

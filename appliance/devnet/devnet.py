@@ -8,13 +8,15 @@ are switched through ``poets[i].faults`` / ``gateway.faults`` or the admin API o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from appliance.chain import DEVNET, ChainParams, ChainSetup
 from appliance.devnet import faults as faults_mod
 from appliance.devnet.certifier import DevnetCertifier
 from appliance.devnet.gateway_server import DevnetGateway, GatewaySettings, PostVerifier
@@ -22,41 +24,29 @@ from appliance.devnet.gowire import b3 as blake
 from appliance.devnet.poet_server import DevnetPoet, PoetSettings
 from appliance.node.clock import ClockConfig, LayerClock, ManualTime
 from appliance.node.config import NodeConfig, PoetServer
-
-if TYPE_CHECKING:
-    from appliance.post.proof import ProofConfig
-
-EASY_POST_POW = b"\xff" * 32
+from appliance.post.proof import ProofConfig
 
 
 @dataclass
 class DevnetConfig:
-    layer_duration: float = 1.0
-    layers_per_epoch: int = 10
-    phase_shift: float = 6.0
-    cycle_gap: float = 4.0
-    grace_period: float = 1.0
-    network_delay: float = 0.5
+    """The devnet's chain (its genesis is set when a devnet is made) and its servers' settings."""
+
+    chain: ChainParams = DEVNET
     genesis: float | None = None  # default: the next whole second
-    genesis_extra_data: str = "smeshbox-devnet"
     poets: int = 2
     poet_pow_difficulty: int = 4
     leaves_per_second: int = 1000
-    tick_size: int = 1000
-    labels_per_unit: int = 256
-    scrypt_n: int = 2
-    k1: int = 8
-    k2: int = 12
-    post_pow_difficulty: bytes = EASY_POST_POW
-    min_num_units: int = 1
-    layer_avg_size: int = 1
-    min_active_set_weight: int = 50
-    hrp: str = "stest"
-    # the devnet speaks today's mainnet: ATX v2 from the first publish epoch (None keeps v1)
-    atx_v2_from_epoch: int | None = 1
     # PoETs that name the devnet certifier in /v1/info (the others only take the PoW), as mainnet
     # PoETs have moved to certificates while some still take the PoW
     certified_poets: int = 1
+
+    @classmethod
+    def of(cls, **values: Any) -> DevnetConfig:
+        """The devnet preset with the :class:`ChainParams` fields among ``values`` changed; the
+        other values are the servers' settings."""
+        names = {f.name for f in dataclasses.fields(ChainParams)}
+        changes = {k: values.pop(k) for k in list(values) if k in names}
+        return cls(chain=dataclasses.replace(DEVNET, **changes), **values)
 
 
 class Devnet:
@@ -69,17 +59,18 @@ class Devnet:
         self.config = cfg = config or DevnetConfig()
         self.time = time_source or ManualTime()
         genesis = cfg.genesis if cfg.genesis is not None else math.ceil(time.time())
+        self.chain = chain = cfg.chain.at_genesis(genesis)
         self.clock_config = ClockConfig(
-            genesis,
-            cfg.layer_duration,
-            cfg.layers_per_epoch,
-            cfg.phase_shift,
-            cfg.cycle_gap,
-            cfg.grace_period,
-            cfg.network_delay,
+            chain.genesis_time,
+            chain.layer_duration,
+            chain.layers_per_epoch,
+            chain.phase_shift,
+            chain.cycle_gap,
+            chain.grace_period,
+            chain.network_delay,
         )
         self.clock = LayerClock(self.clock_config)
-        self.golden_atx = blake(str(int(genesis)).encode() + cfg.genesis_extra_data.encode())
+        self.golden_atx = chain.golden_atx
         self.genesis_id = self.golden_atx[:20]
         self.poets = [
             DevnetPoet(
@@ -93,16 +84,16 @@ class Devnet:
             self.genesis_id,
             self.golden_atx,
             tuple(p.pubkey for p in self.poets),
-            cfg.labels_per_unit,
-            cfg.scrypt_n,
-            cfg.k1,
-            cfg.k2,
-            cfg.post_pow_difficulty,
-            cfg.min_num_units,
-            cfg.tick_size,
-            cfg.layer_avg_size,
-            cfg.min_active_set_weight,
-            cfg.atx_v2_from_epoch,
+            chain.labels_per_unit,
+            chain.scrypt_n,
+            chain.k1,
+            chain.k2,
+            chain.pow_difficulty,
+            chain.min_num_units,
+            chain.tick_size,
+            chain.layer_avg_size,
+            chain.min_active_set_weight,
+            chain.atx_v2_from_epoch,
         )
         self.gateway = DevnetGateway(self.clock, self.time, settings, post_verifier)
         self.certifier = DevnetCertifier(
@@ -142,33 +133,35 @@ class Devnet:
             await runner.cleanup()
         self._runners.clear()
 
-    def node_config(self, coinbase: bytes | None = None, **overrides: Any) -> NodeConfig:
-        cfg = self.config
-        values: dict[str, Any] = {
-            "clock": self.clock_config,
-            "genesis_extra_data": cfg.genesis_extra_data,
-            "golden_atx": self.golden_atx,
-            "poets": tuple(PoetServer(u, p.pubkey) for u, p in zip(self.poet_urls, self.poets, strict=True)),
-            "gateway_url": self.gateway_url,
-            "coinbase": coinbase or bytes(4) + blake(b"devnet-coinbase")[:20],
-            "labels_per_unit": cfg.labels_per_unit,
-            "hrp": cfg.hrp,
-            "tick_size": cfg.tick_size,
-            "layer_avg_size": cfg.layer_avg_size,
-            "min_active_set_weight": cfg.min_active_set_weight,
+    def setup(self) -> ChainSetup:
+        """The devnet as ``network.json`` says it (``ChainSetup.to_json``): its chain and, once
+        started, its servers."""
+        poets = tuple(PoetServer(u, p.pubkey) for u, p in zip(self.poet_urls, self.poets, strict=False))
+        return ChainSetup(self.chain, poets, self.gateway_url, self._node_knobs())
+
+    def _node_knobs(self) -> dict[str, float | int]:
+        cfg = self.chain
+        return {
             "request_timeout": 2.0,
             "retry_interval": min(0.25, cfg.layer_duration / 4),
             # mainnet's 2 h regossip against its 14 d epoch, scaled to the devnet's epoch
             "regossip_interval": cfg.layer_duration * cfg.layers_per_epoch / 168,
-            "atx_v2_from_epoch": cfg.atx_v2_from_epoch,
+        }
+
+    def node_config(self, coinbase: bytes | None = None, **overrides: Any) -> NodeConfig:
+        setup = self.setup()
+        values: dict[str, Any] = {
+            "chain": self.chain,
+            "poets": setup.poets,
+            "gateway_url": self.gateway_url,
+            "coinbase": coinbase or bytes(4) + blake(b"devnet-coinbase")[:20],
+            **setup.node,
         }
         values.update(overrides)
         return NodeConfig(**values)
 
     def proof_config(self) -> ProofConfig:
-        from appliance.post.proof import ProofConfig
-
-        return ProofConfig(self.config.k1, self.config.k2, self.config.post_pow_difficulty)
+        return ProofConfig.from_chain(self.chain)
 
     async def _admin_faults(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import grpc
 
+from appliance.chain import DEVNET
 from appliance.node.proto.spacemesh.v1 import (
     activation_pb2_grpc,
     activation_types_pb2,
@@ -435,7 +436,7 @@ class _PublicV2(
 
     async def Info(self, request, context):
         return network_pb2.NetworkInfoResponse(
-            hrp="stest",
+            hrp=DEVNET.hrp,
             layers_per_epoch=FakeNode.LAYERS_PER_EPOCH,
             labels_per_unit=self.node.post.labels_per_unit,
         )

@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 
 NAMES = ("drive-a", "drive-b")
 IMAGE_SIZE = 96 << 20
-# Small PoST so progress shows within seconds and a drive completes within minutes on a laptop.
-DEV_POST = PostSettings(labels_per_unit=1 << 16, scrypt_n=2048, max_file_size=4 << 20,
-                        free_margin=8 << 20, max_units=8, threads=1)
+# Small PoST so progress shows within seconds and a drive completes within minutes on a laptop:
+# the --dev devnet's chain (``appliance.wiring.dev_network``) is made with these two.
+DEV_LABELS_PER_UNIT = 1 << 16
+DEV_SCRYPT_N = 2048
+DEV_POST = PostSettings(max_file_size=4 << 20, free_margin=8 << 20, max_units=8, threads=1)
 
 
 def dev_config(config: DaemonConfig, layout: StateLayout) -> DaemonConfig:

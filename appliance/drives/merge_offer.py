@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.drives.volume import DATA_SUBDIR, METADATA_FILE
+from appliance.drives.volume import DATA_SUBDIR
 from appliance.post.layout import list_files
 from appliance.post.merge import MergeError, MergeReport, merge_datasets
-from appliance.post.metadata import MetadataError, read_metadata
+from appliance.post.metadata import METADATA_FILE, MetadataError, read_metadata
 
 __all__ = ["MergeError", "Pieces", "describe", "find_pieces", "merge_pieces"]
 SKIP = {"lost+found", DATA_SUBDIR}

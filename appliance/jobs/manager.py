@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.aio import cancel_and_wait
+from appliance.chain import MAINNET, ChainParams
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus, Topic
@@ -96,6 +97,7 @@ class JobManager:
         self,
         bus: EventBus,
         settings: PostSettings,
+        chain: ChainParams = MAINNET,
         *,
         health_root: Path = Path("/"),
         health_interval: float = 5.0,
@@ -105,6 +107,8 @@ class JobManager:
     ) -> None:
         self.bus = bus
         self.settings = settings
+        #: the chain new datasets are made for: their labels per unit and scrypt N
+        self.chain = chain
         self.health_root = health_root
         self.health_interval = health_interval
         self.check_samples = check_samples
@@ -237,22 +241,28 @@ class JobManager:
         job = self._jobs.get(drive_id)
         if job is None:
             raise NotReadyError(f"drive {drive_id} has no dataset (format or plug it in first)")
-        s = self.settings
-        units = s.max_units
+        s, chain = self.settings, self.chain
+        units = min(s.max_units, chain.max_num_units) if s.max_units else chain.max_num_units
         if max_bytes:
-            units = max_bytes // (s.labels_per_unit * 16)
+            units = min(units, max_bytes // (chain.labels_per_unit * 16))
             if units < 1:
-                raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {s.labels_per_unit * 16}")
-            units = min(units, s.max_units) if s.max_units else units
+                raise NoSpaceError(f"{max_bytes} bytes is less than one unit of {chain.labels_per_unit * 16}")
         if MISSING in job.paused_by:
             raise NotReadyError(f"drive {drive_id} is not there ({job.paused_by[MISSING]}); plug it in first")
-        rate = await self._rate(s.scrypt_n)
+        rate = await self._rate(chain.scrypt_n)
         dataset = job.volume.dataset
         own = (await asyncio.to_thread(dataset.made_here)
                and job.snap.state not in (JobState.READY, JobState.PROVING))
         reclaim = await asyncio.to_thread(dataset.label_bytes) if own else 0
-        plan = await asyncio.to_thread(make_plan, dataset.datadir, s.labels_per_unit, s.free_margin,
+        plan = await asyncio.to_thread(make_plan, dataset.datadir, chain.labels_per_unit, s.free_margin,
                                        units, rate, reclaim)
+        if plan.num_units < chain.min_num_units:
+            # the chain refuses an ATX with fewer units: say so now, not after a whole init
+            raise NoSpaceError(
+                f"{chain.name} needs at least {chain.min_num_units} units of "
+                f"{chain.labels_per_unit * 16} bytes; this drive has room for {plan.num_units}. "
+                "Use a larger drive or free some space"
+            )
         # The CPU is shared: the drives being prepared split the measured rate evenly, so until this
         # one is done each other drive writes as many labels as this one (or all of its own, if
         # fewer): the measured rate has to cover the sum of those, not this drive's labels alone.
@@ -479,7 +489,7 @@ class JobManager:
             if meta.node_id != volume.node_id:
                 self._fail(job, "the metadata belongs to another identity than the drive's key")
                 return None
-            scrypt_n = await asyncio.to_thread(dataset.scrypt_n)
+            scrypt_n = await asyncio.to_thread(dataset.scrypt_n, self.chain.scrypt_n)
             job.snap.scrypt_n = scrypt_n  # shown on the page; the prover asks the dataset itself
             self._describe(job, meta)
             position = await asyncio.to_thread(dataset.position, meta)
@@ -507,14 +517,14 @@ class JobManager:
                 job.snap.state, job.snap.reason = JobState.READY, "data complete"
                 self._publish()
             return meta
-        job.snap.scrypt_n = s.scrypt_n
+        job.snap.scrypt_n = self.chain.scrypt_n
         job.snap.state, job.snap.reason = JobState.PLANNING, "measuring this CPU"
         self._publish()
         plan = await self.estimate(job.volume.drive_id, job.snap.max_bytes)
         job.snap.plan = plan
         meta = PostMetadata(
             node_id=volume.node_id, commitment_atx_id=bytes.fromhex(s.commitment_atx_id),
-            labels_per_unit=s.labels_per_unit, num_units=plan.num_units,
+            labels_per_unit=self.chain.labels_per_unit, num_units=plan.num_units,
             max_file_size=s.max_file_size,
         )
         self._describe(job, meta)

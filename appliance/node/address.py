@@ -7,10 +7,12 @@ mainnet and configurable (the devnet uses "stest"). Every rejection names the pr
 
 from __future__ import annotations
 
+from appliance.chain import DEVNET, MAINNET
+
 ADDRESS_LENGTH = 24
 RESERVED_LENGTH = 4
-MAINNET_HRP = "sm"
-TESTNET_HRP = "stest"
+MAINNET_HRP = MAINNET.hrp
+TESTNET_HRP = DEVNET.hrp
 MAX_BECH32_LENGTH = 90
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

@@ -1,22 +1,25 @@
-"""Configuration of the light node: the network (genesis, clock, PoETs, gateway) and the smesher.
+"""Configuration of the light node: the chain (:class:`appliance.chain.ChainParams`), where its
+services are (PoETs, gateway), the smesher's reward address and the node's own patience.
 
-Nothing network-specific is hard-coded (node.md §3.3): mainnet values are only defaults of the
-clock parameters, and the devnet writes its own config. Loaded from JSON with typed errors.
+Nothing network-specific is decided here (node.md §3.3): the chain's facts come whole from
+``appliance.chain`` — a preset and ``network.json``, or the devnet. Loaded from JSON with typed errors.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from appliance.chain import ChainError, ChainParams, ChainSetup, PoetServer
+from appliance.chain.params import poets_from_json, poets_to_json
 from appliance.node.address import ADDRESS_LENGTH
 from appliance.node.clock import ClockConfig, ClockError
 from appliance.node.signing import genesis_id
+
+__all__ = ["NodeConfig", "NodeConfigError", "PoetServer"]
 
 
 class NodeConfigError(ValueError):
@@ -24,57 +27,44 @@ class NodeConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class PoetServer:
-    url: str
-    pubkey: bytes | None = None  # pinned ed25519 service key; None accepts any (dev only)
-
-
-@dataclass(frozen=True)
 class NodeConfig:
-    clock: ClockConfig
-    genesis_extra_data: str
-    golden_atx: bytes
+    chain: ChainParams
     poets: tuple[PoetServer, ...]
     gateway_url: str
-    coinbase: bytes
-    labels_per_unit: int
-    hrp: str = "sm"
-    tick_size: int = 9_331_200
-    layer_avg_size: int = 50
-    min_active_set_weight: int = 1_000_000
+    coinbase: bytes  # the person's reward address: not a chain fact
     request_timeout: float = 10.0
     retry_interval: float = 5.0
     keep_epochs: int = 8  # epoch records kept in the state file
     # A published ATX is gossiped again this often until its target epoch starts (go-spacemesh:
     # 2 h), so peers that missed it (partitions, restarts) still count our weight.
     regossip_interval: float = 7200.0
-    # The first publish epoch whose ATXs are v2: go-spacemesh's handler picks the decoder by publish
-    # epoch (``activation/handler.go`` ``determineVersion``, ``AtxVersions``); v1.8 set it to 45 on
-    # mainnet. None keeps v1 for networks that never switched.
-    atx_v2_from_epoch: int | None = None
     # Reading a mainnet PoET proof (millions of members, hundreds of MB) takes a while on a home link.
     proof_timeout: float = 900.0
 
-    def atx_version(self, publish_epoch: int) -> int:
-        if self.atx_v2_from_epoch is not None and publish_epoch >= self.atx_v2_from_epoch:
-            return 2
-        return 1
-
     def __post_init__(self) -> None:
-        if len(self.golden_atx) != 32:
-            raise NodeConfigError("golden_atx must be 32 bytes")
+        if not isinstance(self.chain, ChainParams):
+            raise NodeConfigError("chain must be ChainParams")
         if len(self.coinbase) != ADDRESS_LENGTH:
             raise NodeConfigError("coinbase must be a 24-byte address")
         if not self.poets:
             raise NodeConfigError("at least one PoET server is needed")
-        if self.atx_v2_from_epoch is not None and (
-            isinstance(self.atx_v2_from_epoch, bool) or not 0 <= self.atx_v2_from_epoch < 1 << 32
-        ):
-            raise NodeConfigError("atx_v2_from_epoch must be an epoch number or null")
-        if min(self.labels_per_unit, self.tick_size, self.retry_interval, self.regossip_interval) <= 0:
-            raise NodeConfigError(
-                "labels_per_unit, tick_size, retry_interval and regossip_interval must be positive"
-            )
+        if min(self.retry_interval, self.regossip_interval) <= 0:
+            raise NodeConfigError("retry_interval and regossip_interval must be positive")
+        try:
+            self.clock  # noqa: B018 - the node's own clock checks, made once here
+        except ClockError as exc:
+            raise NodeConfigError(f"invalid clock: {exc}") from exc
+
+    @property
+    def clock(self) -> ClockConfig:
+        """The chain's timing as the node's clock arithmetic takes it."""
+        c = self.chain
+        return ClockConfig(c.genesis_time, c.layer_duration, c.layers_per_epoch, c.phase_shift, c.cycle_gap,
+                           c.grace_period, c.network_delay)
+
+    @property
+    def hrp(self) -> str:
+        return self.chain.hrp
 
     def with_servers(self, poets: Sequence[str], gateways: Sequence[str]) -> NodeConfig:
         """The person's choice of servers (Settings) over the network's: the PoET servers replace the
@@ -101,16 +91,22 @@ class NodeConfig:
 
     @property
     def genesis_id(self) -> bytes:
-        return genesis_id(int(self.clock.genesis), self.genesis_extra_data)
+        return genesis_id(int(self.chain.genesis_time), self.chain.genesis_extra_data)
+
+    @classmethod
+    def from_setup(cls, setup: ChainSetup, coinbase: bytes) -> NodeConfig:
+        """The node for the chain and services ``network.json`` names, smeshing to ``coinbase``."""
+        return dataclasses.replace(cls(setup.chain, setup.poets, setup.gateway_url, coinbase), **setup.node)
+
+    def with_chain(self, **changes: Any) -> NodeConfig:
+        """This config on the chain with ``changes`` (a network upgrade, in tests)."""
+        return dataclasses.replace(self, chain=dataclasses.replace(self.chain, **changes))
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["golden_atx"] = self.golden_atx.hex()
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["chain"] = self.chain.to_json()
         data["coinbase"] = self.coinbase.hex()
-        data["poets"] = [
-            {"url": p.url, "pubkey": base64.b64encode(p.pubkey).decode() if p.pubkey else None}
-            for p in self.poets
-        ]
+        data["poets"] = poets_to_json(self.poets)
         return data
 
     @staticmethod
@@ -119,15 +115,17 @@ class NodeConfig:
             raise NodeConfigError("node config must be a JSON object")
         try:
             values = dict(data)
-            values["clock"] = ClockConfig(**values["clock"])
-            values["golden_atx"] = bytes.fromhex(values["golden_atx"])
+            chain = values.pop("chain")
+            if not isinstance(chain, dict) or chain.get("name") is None:
+                raise NodeConfigError("chain: an object with every chain field")
+            from appliance.chain import PRESETS
+
+            base = PRESETS.get(chain["name"], PRESETS["mainnet"])
+            values["chain"] = base.replace(chain, "chain")
             values["coinbase"] = bytes.fromhex(values["coinbase"])
-            values["poets"] = tuple(
-                PoetServer(
-                    p["url"], base64.b64decode(p["pubkey"], validate=True) if p.get("pubkey") else None
-                )
-                for p in values["poets"]
-            )
+            values["poets"] = poets_from_json(values["poets"], "poets")
             return NodeConfig(**values)
-        except (KeyError, TypeError, ValueError, binascii.Error, ClockError) as exc:
+        except (KeyError, TypeError, ValueError, ChainError) as exc:
+            if isinstance(exc, NodeConfigError):
+                raise
             raise NodeConfigError(f"invalid node config: {exc}") from exc

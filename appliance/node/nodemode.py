@@ -7,9 +7,8 @@ listener, its optional public API (for the commitment ATX and the earnings), the
 parameters from a preset, and the mTLS files — in ``<state>/nodemode/``: one JSON file written
 atomically, the TLS files beside it with mode 0600. A bad value changes nothing.
 
-The mainnet preset is go-spacemesh's ``config/mainnet.go`` (spacemeshos/go-spacemesh @
-cc65f271f3e21b519532f2924ab227ccf352c2de: ``POST`` section and the smeshing defaults' scrypt N),
-which are also post-rs service's defaults.
+The mainnet preset is the chain's (``appliance.chain.MAINNET``, go-spacemesh's ``config/mainnet.go``),
+whose PoST numbers are also post-rs service's defaults.
 """
 
 from __future__ import annotations
@@ -22,6 +21,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from appliance import chain as chains
+from appliance.chain import ChainParams
 from appliance.system.files import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
@@ -73,20 +74,19 @@ class NetworkPreset:
 
         return ProofConfig(self.k1, self.k2, bytes.fromhex(self.pow_difficulty))
 
+    @classmethod
+    def from_chain(cls, chain: ChainParams, **extra: Any) -> NetworkPreset:
+        """The preset of a known chain (``appliance.chain``): its PoST parameters and PoET timing."""
+        values: dict[str, Any] = dict(
+            name=chain.name, k1=chain.k1, k2=chain.k2, pow_difficulty=chain.pow_difficulty.hex(),
+            scrypt_n=chain.scrypt_n, labels_per_unit=chain.labels_per_unit, min_num_units=chain.min_num_units,
+            max_num_units=chain.max_num_units, genesis=chain.genesis_time, epoch_seconds=chain.epoch_duration,
+            phase_shift=chain.phase_shift, cycle_gap=chain.cycle_gap,
+        )  # fmt: skip
+        return cls(**{**values, **extra})
 
-MAINNET = NetworkPreset(
-    "mainnet",
-    k1=26,
-    k2=37,
-    pow_difficulty="000dfb23b0979b4b000000000000000000000000000000000000000000000000",
-    scrypt_n=8192,
-    labels_per_unit=1 << 32,
-    min_num_units=4,
-    genesis=1689321600.0,  # GenesisTime 2023-07-14T08:00:00Z
-    epoch_seconds=4032 * 300.0,  # LayersPerEpoch 4032 x LayerDuration 5 min
-    phase_shift=240 * 3600.0,  # POET PhaseShift 240 h
-    cycle_gap=12 * 3600.0,  # POET CycleGap 12 h
-)
+
+MAINNET = NetworkPreset.from_chain(chains.MAINNET)
 
 
 @dataclass(frozen=True)

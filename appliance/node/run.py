@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+from appliance.chain import MAINNET
 from appliance.node.clock import SystemTime
 from appliance.node.config import NodeConfig, NodeConfigError
 from appliance.node.identity import IdentityError, IdentityStore
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state", required=True, type=Path)
     parser.add_argument("--identities", required=True, type=Path)
     parser.add_argument("--post", action="append", default=[], help="NAME=DATADIR (repeatable)")
-    parser.add_argument("--scrypt-n", type=int, default=8192)
+    parser.add_argument("--scrypt-n", type=int, default=MAINNET.scrypt_n)
     parser.add_argument("--k1", type=int, default=26)
     parser.add_argument("--k2", type=int, default=37)
     parser.add_argument("--pow-difficulty", default=None, help="k2pow target, 64 hex digits")

@@ -175,7 +175,7 @@ class Smesher:
             except PostUnavailable as exc:
                 self._set_status(f"waiting for PoST data: {exc}")
                 await asyncio.sleep(self.config.retry_interval)
-        if info.labels_per_unit != self.config.labels_per_unit:
+        if info.labels_per_unit != self.config.chain.labels_per_unit:
             raise RuntimeError("PoST data has another labels-per-unit than the network")
         if info.vrf_nonce is None:
             raise RuntimeError("PoST data has no VRF nonce (initialisation incomplete)")
@@ -286,7 +286,7 @@ class Smesher:
         positioning = await self._retry(
             "getting the positioning ATX", deadline, lambda: self.gateway.positioning_atx(n)
         )
-        version = self.config.atx_version(n)
+        version = self.config.chain.atx_version(n)
         challenge: NIPostChallengeV1 | NIPostChallengeV2
         if prev is not None:
             if int(prev["publish_epoch"]) >= n:
@@ -580,7 +580,7 @@ class Smesher:
                 nipost = NIPostV1(
                     MerkleProofV1(nodes, int(sel["leaf_index"])),
                     post,
-                    PostMetadataV1(ref, self.config.labels_per_unit),
+                    PostMetadataV1(ref, self.config.chain.labels_per_unit),
                 )
                 vrf_nonce, changed = self._vrf_nonce_for(ep, challenge.is_initial)
                 inner = InnerActivationTxV1(
@@ -671,12 +671,13 @@ class Smesher:
         info = await self.gateway_epoch(target)
         if info is None:
             return
-        lpe = self.config.clock.layers_per_epoch
+        chain = self.config.chain
         weight = int(ep["num_units_effective"] if "num_units_effective" in ep else ep["num_units"]) * (
-            int(ep["selected"]["leaves"]) // self.config.tick_size
+            int(ep["selected"]["leaves"]) // chain.tick_size
         )
+        lpe = chain.layers_per_epoch
         slots = eligibility.num_slots(
-            weight, self.config.min_active_set_weight, info.total_weight, self.config.layer_avg_size, lpe
+            weight, chain.min_active_set_weight, info.total_weight, chain.layer_avg_size, lpe
         )
         vrf_nonce = int(
             (self.doc["last_atx"] or {}).get("vrf_nonce") or self.doc["initial_post"]["vrf_nonce"]

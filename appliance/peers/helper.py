@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from appliance.chain import MAINNET
 from appliance.peers.engine import bind_runner, make_app
 from appliance.peers.redisd import RedisAddress, queue_name
 from appliance.peers.units import Unit
@@ -83,7 +84,7 @@ class BoxClient:
         return self._call("PUT", path, labels, "application/octet-stream")
 
 
-def measure_rate(threads: int, seconds: float = 1.0, scrypt_n: int = 8192) -> float:
+def measure_rate(threads: int, seconds: float = 1.0, scrypt_n: int = MAINNET.scrypt_n) -> float:
     """This PC's labels/s on the box's parameters (one short run), for unit sizing."""
     count, started = 64, time.monotonic()
     done = 0

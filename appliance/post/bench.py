@@ -1,5 +1,5 @@
 """Measured speed, never assumed: labels/s of every label implementation next to ``hashlib.scrypt``
-(N=8192, r=p=1, single thread) and the proving scan's GiB/s at 288 nonces next to OpenSSL's raw
+(mainnet's scrypt N, r=p=1, single thread) and the proving scan's GiB/s at 288 nonces next to OpenSSL's raw
 AES-128-ECB over the same number of blocks, all measured in the same run and reported as ratios.
 ``measure_label_rate`` is what the daemon uses for honest ETAs.
 """
@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from appliance.chain import MAINNET
 from appliance.post import native
 from appliance.post.initializer import LANE_MULTIPLE
 from appliance.post.params import proving_difficulty
 
-BENCH_N = 8192
+BENCH_N = MAINNET.scrypt_n
 SCAN_NONCES = 288
 SCAN_BYTES = 1 << 20  # one proving batch (the prover scans 1 MiB at a time)
 _LABELS_PER_CALL = LANE_MULTIPLE  # whole batches for every kernel (SSE2 runs 5 lanes, AVX2 8)

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
+from appliance.chain import MAINNET
 from appliance.post import native
 from appliance.post.layout import DataFileError
 from appliance.post.metadata import DEFAULT_MAX_FILE_SIZE, MetadataError, PostMetadata, read_metadata
@@ -107,8 +108,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     prove = sub.add_parser("prove", help="generate a proof for a challenge")
     prove.add_argument("--datadir", required=True, type=Path)
     prove.add_argument("--challenge", required=True, type=_hex32)
-    prove.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=26)
-    prove.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
+    prove.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=MAINNET.k1)
+    prove.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=MAINNET.k2)
     prove.add_argument("--nonces", type=_bounded(16, 4096), default=288)
     prove.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
     prove.add_argument("--k2pow-service", metavar="URL", help="k2pow-service doing the RandomX")
@@ -118,8 +119,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--datadir", required=True, type=Path)
     verify.add_argument("--challenge", required=True, type=_hex32)
     verify.add_argument("--proof", required=True, type=Path)
-    verify.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=26)
-    verify.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
+    verify.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=MAINNET.k1)
+    verify.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=MAINNET.k2)
     verify.add_argument("--k3", type=_bounded(1, (1 << 32) - 1), default=None)
     verify.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
     verify.add_argument("--scrypt-n", type=_scrypt_n, default=DEFAULT_SCRYPT_N)
@@ -166,10 +167,10 @@ def _register_serve(serve: argparse.ArgumentParser) -> None:
                        help="watch PID and exit if it dies")
     serve.add_argument("--operator-address", default=None, help="HOST:PORT for the operator /status endpoint")
     config = serve.add_argument_group("POST configuration")
-    config.add_argument("--min-num-units", type=_bounded(1, (1 << 32) - 1), default=4)
-    config.add_argument("--max-num-units", type=_bounded(1, (1 << 32) - 1), default=(1 << 32) - 1)
-    config.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=26)
-    config.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=37)
+    config.add_argument("--min-num-units", type=_bounded(1, (1 << 32) - 1), default=MAINNET.min_num_units)
+    config.add_argument("--max-num-units", type=_bounded(1, (1 << 32) - 1), default=MAINNET.max_num_units)
+    config.add_argument("--k1", type=_bounded(1, (1 << 32) - 1), default=MAINNET.k1)
+    config.add_argument("--k2", type=_bounded(2, (1 << 32) - 1), default=MAINNET.k2)
     config.add_argument("--pow-difficulty", type=_hex32, default=MAINNET_POW_DIFFICULTY)
     config.add_argument("-n", dest="scrypt_n", type=_scrypt_n, default=DEFAULT_SCRYPT_N, help="scrypt N")
     config.add_argument("-r", dest="scrypt_r", type=_bounded(1, 1), default=1, help="scrypt r (only 1)")

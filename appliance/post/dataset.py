@@ -61,10 +61,13 @@ class PostDataset:
         """This box initialized (or is initializing) the data: its size may still change."""
         return (self.datadir / STATE_FILE).exists()
 
-    def scrypt_n(self) -> int:
-        """The scrypt N the labels were computed with (proving and checking must use the same)."""
+    def scrypt_n(self, default: int | None = None) -> int:
+        """The scrypt N the labels were computed with (proving and checking must use the same);
+        for data made elsewhere, which records none, the chain's (``default``)."""
         state = self.init_state()
-        return state.scrypt_n if state is not None else self.default_scrypt_n
+        if state is not None:
+            return state.scrypt_n
+        return self.default_scrypt_n if default is None else default
 
     # -- labels -----------------------------------------------------------------------------------
 

@@ -11,9 +11,12 @@ from collections.abc import Iterator, Sequence
 
 import blake3
 
+from appliance.chain import MAINNET
+
 U64_MASK = (1 << 64) - 1
 LSB_MASK = 0x00FF_FFFF_FFFF_FFFF
-MAINNET_POW_DIFFICULTY = bytes.fromhex("000dfb23b0979b4b000000000000000000000000000000000000000000000000")
+#: mainnet's k2pow target (the value lives in the chain preset, ``appliance.chain.MAINNET``)
+MAINNET_POW_DIFFICULTY = MAINNET.pow_difficulty
 
 
 def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:

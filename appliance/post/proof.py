@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.post.params import MAINNET_POW_DIFFICULTY
+from appliance.chain import MAINNET, ChainParams
 
 U32_MAX = (1 << 32) - 1
 U64_MAX = (1 << 64) - 1
@@ -22,9 +22,14 @@ class ProofFormatError(ValueError):
 class ProofConfig:
     """k1 / k2 of the proving difficulty and the (unscaled) k2pow target, 32 bytes big-endian."""
 
-    k1: int = 26
-    k2: int = 37
-    pow_difficulty: bytes = MAINNET_POW_DIFFICULTY
+    k1: int = MAINNET.k1
+    k2: int = MAINNET.k2
+    pow_difficulty: bytes = MAINNET.pow_difficulty
+
+    @classmethod
+    def from_chain(cls, chain: ChainParams) -> ProofConfig:
+        """What proofs for ``chain`` are made with (and checked against, by every node of it)."""
+        return cls(chain.k1, chain.k2, chain.pow_difficulty)
 
     def __post_init__(self) -> None:
         if not 0 < self.k1 < self.k2 <= U32_MAX:

@@ -26,6 +26,7 @@ from appliance.post.params import (
     vrf_threshold,
 )
 from appliance.post.proof import Proof, ProofConfig
+from appliance.post.writer import DEFAULT_SCRYPT_N
 
 U32_MAX = (1 << 32) - 1
 
@@ -114,7 +115,7 @@ def verify_proof(
     num_units: int,
     labels_per_unit: int,
     config: ProofConfig,
-    scrypt_n: int = 8192,
+    scrypt_n: int = DEFAULT_SCRYPT_N,
     mode: VerifyMode = ALL,
     min_num_units: int = 1,
     max_num_units: int = U32_MAX,
@@ -162,7 +163,7 @@ def verify_proof(
 
 
 def verify_vrf_nonce(
-    node_id: bytes, commitment_atx_id: bytes, nonce: int, num_labels: int, scrypt_n: int = 8192
+    node_id: bytes, commitment_atx_id: bytes, nonce: int, num_labels: int, scrypt_n: int = DEFAULT_SCRYPT_N
 ) -> None:
     """The whole label at ``nonce`` must be below PowDifficulty(num_labels); minimality is not checked."""
     if not 0 <= nonce < 1 << 64:

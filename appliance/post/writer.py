@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from appliance.chain import MAINNET
 from appliance.post import native
 from appliance.post.labels import LabelBatch, full_label
 from appliance.post.layout import LABEL_SIZE, DataFileError, file_label_range, file_name, list_files
@@ -26,7 +27,8 @@ from appliance.post.params import commitment, vrf_threshold
 from appliance.system.files import atomic_write_json, fsync_dir
 
 STATE_FILE = "smeshbox_init_state.json"
-DEFAULT_SCRYPT_N = 8192
+#: mainnet's scrypt N (the chain preset's): what a dataset without a recorded N was made with
+DEFAULT_SCRYPT_N = MAINNET.scrypt_n
 _DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
 
 

@@ -92,7 +92,7 @@ class DrivesView:
     async def merge(self, drive_id: str) -> None:
         """Starts merging an offered drive's PoST pieces (checked with this box's scrypt N)."""
         try:
-            self.drives_manager.start_merge(self._real_id(drive_id), self.jobs.settings.scrypt_n)
+            self.drives_manager.start_merge(self._real_id(drive_id), self.jobs.chain.scrypt_n)
         except UnknownDriveError as exc:
             raise ws.ServiceError(str(exc), "not_found") from exc
         except NotFormattableError as exc:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from appliance.chain import MAINNET
 from appliance.config import HelpersSettings
 from appliance.hw.qr import qr_data_url
 from appliance.peers.redisd import RedisError
@@ -388,7 +389,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels-per-unit", required=True, type=int)
     parser.add_argument("--num-units", required=True, type=int)
     parser.add_argument("--max-file-size", type=int, default=4 << 30)
-    parser.add_argument("--scrypt-n", type=int, default=8192)
+    parser.add_argument("--scrypt-n", type=int, default=MAINNET.scrypt_n)
     parser.add_argument("--host", default="127.0.0.1", help="address helpers reach (broker and API)")
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--local-unit", type=int, default=256)

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from appliance.chain import MAINNET
 from appliance.peers.service import PeersService
 from appliance.peers.units import DEFAULT_SAMPLES, ResultRejected, Unit, judge, unit_labels
 from appliance.post.initializer import Initializer
@@ -37,7 +38,7 @@ NODE, ATX = bytes([7]) * 32, bytes([8]) * 32
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scrypt-n", type=int, default=8192)
+    parser.add_argument("--scrypt-n", type=int, default=MAINNET.scrypt_n)
     parser.add_argument("--labels", type=int, default=16384, help="labels in the benchmark dataset")
     parser.add_argument("--box-threads", type=int, default=1)
     parser.add_argument("--helper-threads", type=int, default=1)

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from aiohttp import web
 
+from appliance.chain import MAINNET
+
 # The refusal the web layer maps to HTTP statuses; defined below every domain (appliance.errors).
 from appliance.errors import ErrorKind as ErrorKind
 from appliance.errors import ServiceError as ServiceError
@@ -263,7 +265,7 @@ class AppServices:
     logs: LogsService
     reset: ResetService
     parse_address: Callable[[str], bytes]
-    address_hrp: str = "sm"
+    address_hrp: str = MAINNET.hrp  # the box's chain's, set by the composition root
     secure_cookies: bool = False  # True when served over TLS
     call_timeout: float = 30.0  # bound on every async service call
     health: HealthService | None = None  # None: only "the API answers" is known

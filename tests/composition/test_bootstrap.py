@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.chain import load_chain
 from appliance.composition.bootstrap import initialize, start, stop
 from appliance.composition.box import Box, RunOptions
 from appliance.composition.network import box_network
@@ -38,8 +39,8 @@ def _box(tmp_path: Path, port: int) -> Box:
     layout.create()
     # no loop devices may be adopted from the host: only this test's (empty) folder is allowed
     config = DaemonConfig(listen_host="127.0.0.1", listen_port=port, loop_backing_dirs=[str(tmp_path)])
-    return initialize(layout, config, box_network(layout), RunOptions(), on_restart=lambda: None,
-                      web_connection_cap=64)
+    network = box_network(layout, load_chain(layout.root))
+    return initialize(layout, config, network, RunOptions(), on_restart=lambda: None, web_connection_cap=64)
 
 
 def _names(box: Box) -> list[str]:

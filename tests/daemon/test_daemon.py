@@ -91,11 +91,19 @@ def test_second_daemon_on_the_same_state_is_refused(tmp_path: Path, daemons: lis
 def test_bad_config_and_listen_are_refused_with_a_reason(tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
-    (state / "config.json").write_text('{"post": {"scrypt_n": 3}}')
+    (state / "config.json").write_text('{"post": {"max_file_size": 1000}}')
     proc = subprocess.run([sys.executable, "-m", "appliance", "run", "--state-dir", str(state), "--no-web"],
                           capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert proc.returncode == 2 and "power of two" in proc.stderr
+    assert proc.returncode == 2 and "multiple of 16" in proc.stderr
     (state / "config.json").unlink()
+    for network, reason in (('{"preset": "mainnet", "scrypt_n": 3}', "scrypt_n must be a power of two"),
+                            ('{"preset": "mainnet", "k2": 37, "k_2": 1}', r"unknown field\(s\) \['k_2'\]")):
+        (state / "network.json").write_text(network)
+        proc = subprocess.run([sys.executable, "-m", "appliance", "run", "--state-dir", str(state),
+                               "--no-web"], capture_output=True, text=True, timeout=60, cwd=REPO)
+        assert proc.returncode == 2 and "network.json" in proc.stderr, proc.stderr
+        assert re.search(reason, proc.stderr), proc.stderr
+    (state / "network.json").unlink()
     proc = subprocess.run([sys.executable, "-m", "appliance", "run", "--state-dir", str(state), "--no-web",
                            "--listen", "nowhere"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert proc.returncode == 2 and "HOST:PORT" in proc.stderr
@@ -147,9 +155,12 @@ def test_kill_9_mid_init_then_restart_resumes_byte_identical(tmp_path: Path, dae
     with open(image, "wb") as handle:
         handle.truncate(64 << 20)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "SMESHBOX", str(image)], check=True)
-    post = {"labels_per_unit": 8192, "scrypt_n": 512, "max_file_size": 16384, "free_margin": 1 << 20,
-            "max_units": 4, "threads": 1, "commitment_atx_id": "ef" * 32}
+    post = {"max_file_size": 16384, "free_margin": 1 << 20, "max_units": 4, "threads": 1}
     (state / "config.json").write_text(json.dumps({"post": post, "loop_backing_dirs": [str(folder)]}))
+    # the chain's PoST parameters come from network.json alone: the data below is only byte-identical
+    # to a reference made with N=512 if the new dataset took them from there
+    (state / "network.json").write_text(json.dumps({"preset": "mainnet", "labels_per_unit": 8192,
+                                                    "scrypt_n": 512, "golden_atx": "ef" * 32}))
     try:
         loopdev.attach(image)
         first = Daemon(state)
@@ -174,6 +185,7 @@ def test_kill_9_mid_init_then_restart_resumes_byte_identical(tmp_path: Path, dae
         subprocess.run(["mount", "-o", "ro", loopdev.attached(image)[0], str(mnt)], check=True)
         meta = read_metadata(mnt / "smeshbox")
         reference = tmp_path / "reference"
+        assert (meta.labels_per_unit, meta.commitment_atx_id) == (8192, bytes.fromhex("ef" * 32))
         fresh = PostMetadata(meta.node_id, meta.commitment_atx_id, 8192, 4, 16384)
         Initializer(reference, fresh, scrypt_n=512).run()
         names = sorted(p.name for p in reference.glob("postdata_*.bin"))

@@ -25,11 +25,11 @@ def make_dataset(root: Path, identity: Identity, devnet: Devnet, num_units: int 
     meta = PostMetadata(
         node_id=identity.node_id,
         commitment_atx_id=devnet.golden_atx,
-        labels_per_unit=devnet.config.labels_per_unit,
+        labels_per_unit=devnet.chain.labels_per_unit,
         num_units=num_units,
         max_file_size=4096,
     )
-    result = Initializer(datadir, meta, scrypt_n=devnet.config.scrypt_n).run()
+    result = Initializer(datadir, meta, scrypt_n=devnet.chain.scrypt_n).run()
     assert result.complete and result.nonce is not None
     return datadir
 
@@ -40,7 +40,7 @@ def provider_for(devnet: Devnet, datadirs: dict[bytes, Path]) -> DirectPostProvi
         devnet.proof_config(),
         nonces=16,
         threads=1,
-        scrypt_n=devnet.config.scrypt_n,
+        scrypt_n=devnet.chain.scrypt_n,
         fast_mode=False,
     )
 

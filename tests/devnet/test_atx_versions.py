@@ -4,8 +4,6 @@ data that grows — the next ATX carries a VRF nonce valid for the larger label 
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from appliance.devnet.devnet import DevnetConfig
@@ -19,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def v1_harness(tmp_path):
-    async for h in running_harness(tmp_path, DevnetConfig(atx_v2_from_epoch=None)):
+    async for h in running_harness(tmp_path, DevnetConfig.of(atx_v2_from_epoch=None)):
         yield h
 
 
@@ -74,7 +72,7 @@ async def test_switch_to_v2_mid_chain(v1_harness):
     switch = min(h.atxs(ident.node_id)) + 2
     h.devnet.gateway.settings.atx_v2_from_epoch = switch
     smesher = manager._smeshers[ident.node_id]
-    smesher.config = dataclasses.replace(smesher.config, atx_v2_from_epoch=switch)
+    smesher.config = smesher.config.with_chain(atx_v2_from_epoch=switch)
     await wait_for(lambda: switch in h.atxs(ident.node_id), 120, "the first ATX after the switch")
     gw = h.devnet.gateway
     last, before = (gw.state.atxs[i] for i in gw.state.by_smesher[ident.node_id][-1:-3:-1])

@@ -9,6 +9,7 @@ import sys
 
 import aiohttp
 
+from appliance.chain import load_chain
 from appliance.node.config import NodeConfig
 
 
@@ -21,6 +22,8 @@ async def test_devnet_command(tmp_path):
         "devnet",
         "--config-out",
         str(out),
+        "--network-out",
+        str(tmp_path / "network.json"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -33,6 +36,10 @@ async def test_devnet_command(tmp_path):
         config = NodeConfig.from_json(json.loads("\n".join(lines)))
         assert NodeConfig.from_json(json.loads(out.read_text())) == config
         assert len(config.poets) == 2 and config.hrp == "stest"
+        # a box pointed at this devnet (its network.json) gets the very same chain and servers
+        setup = load_chain(tmp_path)
+        assert setup.chain == config.chain and (setup.poets, setup.gateway_url) == (config.poets,
+                                                                                  config.gateway_url)
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{config.poets[0].url}/v1/info") as resp:
                 assert resp.status == 200

@@ -40,7 +40,7 @@ async def test_kill_at_every_transition(harness, tmp_path):
     datadir = make_dataset(tmp_path, ident, devnet)
     config = tmp_path / "node.json"
     config.write_text(json.dumps(devnet.node_config().to_json()))
-    cfg = devnet.config
+    cfg = devnet.chain
     args = [
         "--config",
         str(config),
@@ -57,7 +57,7 @@ async def test_kill_at_every_transition(harness, tmp_path):
         "--k2",
         str(cfg.k2),
         "--pow-difficulty",
-        cfg.post_pow_difficulty.hex(),
+        cfg.pow_difficulty.hex(),
         "--nonces",
         "16",
         "--assume-synced",

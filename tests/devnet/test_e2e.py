@@ -61,7 +61,7 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
         # the node stops a tick before the boundary; a copy delayed past it by a loaded machine is
         # allowed one more second on the wire
         assert record.last_received_at < target_start + 1.0, gw.report()
-    lpe = devnet.config.layers_per_epoch
+    lpe = devnet.chain.layers_per_epoch
     assert {r.atx.version for r in gw.state.atxs.values()} == {2}  # the devnet runs today's ATX v2
     # poet0 names a certifier: a certificate per identity, cached across epochs (a certifier reply
     # lost to a timeout on a loaded machine falls back to the PoW and is asked for again); poet1
@@ -86,9 +86,9 @@ async def test_three_good_epochs_and_every_eligible_proposal(harness):
             mine = next(r for r in active if r.atx.smesher_id == ident.node_id)
             slots = eligibility.num_slots(
                 mine.weight,
-                devnet.config.min_active_set_weight,
+                devnet.chain.min_active_set_weight,
                 sum(r.weight for r in active),
-                devnet.config.layer_avg_size,
+                devnet.chain.layer_avg_size,
                 lpe,
             )
             expected = {

@@ -17,7 +17,7 @@ from appliance.node.http import RemoteProtocolError, RemoteRejected
 from appliance.node.identity import generate
 from appliance.node.poet_client import PoetClient
 
-FAST = DevnetConfig(
+FAST = DevnetConfig.of(
     layer_duration=0.2,
     layers_per_epoch=10,
     phase_shift=1.2,

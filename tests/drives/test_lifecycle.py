@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.chain import DEVNET, ChainParams
 from appliance.config import PostSettings, StateLayout
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import Confirmation, DriveState
@@ -29,20 +30,22 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 ATX = "ab" * 32
 
 
-def _settings(**kw: int) -> PostSettings:
+def _settings(**kw: int) -> tuple[PostSettings, ChainParams]:
+    """This machine's knobs and the chain (labels per unit and scrypt N are the chain's)."""
     base = {"labels_per_unit": 256, "scrypt_n": 16, "max_file_size": 1024, "free_margin": 1 << 20,
             "max_units": 4, "threads": 1}
     base.update(kw)
-    return PostSettings(commitment_atx_id=ATX, **base)
+    chain = DEVNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n")})
+    return PostSettings(commitment_atx_id=ATX, **base), chain
 
 
 @pytest.fixture
 async def stack(loops):  # type: ignore[no-untyped-def]
     made: list[tuple[DriveManager, JobManager]] = []
 
-    def build(settings: PostSettings) -> tuple[DriveManager, JobManager]:
+    def build(settings: tuple[PostSettings, ChainParams]) -> tuple[DriveManager, JobManager]:
         bus = EventBus()
-        jobs = JobManager(bus, settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05,
+        jobs = JobManager(bus, *settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05,
                           retry=Backoff(initial=0.2, maximum=1.0))
         drives = DriveManager(StateLayout(loops.state), bus, jobs, allowed_loop_dirs=[loops.folder],
                               poll_interval=0.1)
@@ -191,7 +194,7 @@ async def test_unplug_mid_init_pauses_and_replug_resumes_byte_identical(loops, s
     meta = read_metadata(done.datadir)
     fresh = PostMetadata(meta.node_id, meta.commitment_atx_id, meta.labels_per_unit, meta.num_units,
                          meta.max_file_size)
-    Initializer(reference, fresh, scrypt_n=settings.scrypt_n).run()
+    Initializer(reference, fresh, scrypt_n=settings[1].scrypt_n).run()
     assert _files(Path(done.datadir)) == _files(reference)
     assert json.loads((Path(done.datadir) / "postdata_metadata.json").read_text()) == json.loads(
         (reference / "postdata_metadata.json").read_text())
@@ -227,7 +230,7 @@ async def test_disk_filling_up_mid_init_stops_then_resumes_once_space_is_freed(l
     reference = tmp_path / "reference"
     fresh = PostMetadata(meta.node_id, meta.commitment_atx_id, meta.labels_per_unit, meta.num_units,
                          meta.max_file_size)
-    Initializer(reference, fresh, scrypt_n=settings.scrypt_n).run()
+    Initializer(reference, fresh, scrypt_n=settings[1].scrypt_n).run()
     durable = b"".join(_files(Path(shot.datadir)).values())[: state["Position"] * 16]
     assert durable == b"".join(_files(reference).values())[: state["Position"] * 16]
     # space freed: init goes on by itself (no replug, no restart) and finishes byte-identical

@@ -14,16 +14,17 @@ from typing import Any
 
 import pytest
 
-from appliance.config import PostSettings, StateLayout
+from appliance.chain import DEVNET
+from appliance.config import StateLayout
 from appliance.drives.manager import DriveManager
 from appliance.drives.model import DriveState
 from appliance.events import EventBus
-from appliance.web.drives import DrivesView, web_id
 from appliance.node.identity import IdentityStore
 from appliance.post.initializer import Initializer
 from appliance.post.layout import file_name
 from appliance.post.metadata import PostMetadata, read_metadata
 from appliance.web.app import create_app
+from appliance.web.drives import DrivesView, web_id
 from tests.drives.conftest import Recorder
 from tests.post.test_merge import N, postcli_subset
 from tests.web.conftest import Api, make_world
@@ -80,7 +81,7 @@ async def test_merge_from_the_page(loops, tmp_path: Path, aiohttp_client: Any, w
     )
     (tmp_path / "web").mkdir()
     world = make_world(tmp_path / "web")
-    jobs = SimpleNamespace(snapshot=list, settings=PostSettings(scrypt_n=N))
+    jobs = SimpleNamespace(snapshot=list, chain=DEVNET.replace({"scrypt_n": N}))
     world.services.drives = DrivesView(drives, jobs)  # type: ignore[arg-type]
     api = Api(await aiohttp_client(create_app(world.services, auth=world.auth)))
     await api.onboard_password()

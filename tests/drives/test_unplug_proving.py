@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed(loops, wait_for) -> None:
     devnet = Devnet(DevnetConfig())
     await devnet.start()
-    cfg = devnet.config
+    cfg = devnet.chain
     owner = generate("pulled")
     image = loops.image("pulled.img", mkfs=True)
     mnt = loops.folder / "mnt"
@@ -47,9 +47,8 @@ async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed
         subprocess.run(["umount", str(mnt)], check=True)
 
     bus = EventBus()
-    settings = PostSettings(commitment_atx_id=devnet.golden_atx.hex(), labels_per_unit=cfg.labels_per_unit,
-                            scrypt_n=cfg.scrypt_n, max_file_size=4096, threads=1)
-    jobs = JobManager(bus, settings, health_root=loops.folder / "nosysfs", measure_seconds=0.05)
+    settings = PostSettings(commitment_atx_id=devnet.golden_atx.hex(), max_file_size=4096, threads=1)
+    jobs = JobManager(bus, settings, devnet.chain, health_root=loops.folder / "nosysfs", measure_seconds=0.05)
     drives = DriveManager(StateLayout(loops.state), bus, jobs, allowed_loop_dirs=[loops.folder],
                           poll_interval=0.1)
     tasks = Supervisor(Backoff(initial=0.5, maximum=2.0), healthy_after=5.0)
@@ -89,7 +88,9 @@ async def test_drive_pulled_in_the_proving_window_then_the_next_epoch_is_smeshed
         await wait_for(lambda: any(g == "good" and e >= 2
                                    for e, g in node_grades(node, owner.node_id).items()),
                        "a good ATX for a later epoch", timeout=180)
-        assert not node.down()
+        # A proof asked for while the drive's sampled re-check runs may fail once more and be
+        # retried after its backoff; what matters is that the smesher is up again.
+        await wait_for(lambda: not node.down(), "the smesher to be up again", timeout=30)
     finally:
         await node.stop()
         await drives.stop()

@@ -18,7 +18,7 @@ from appliance.node.identity import IdentityStore
 from appliance.post.metadata import read_metadata
 from tests.e2e.conftest import INIT_LIMIT, REPO, TEST_LIMIT, DevDaemon, small_plan, wait_for
 
-NETWORK = DevnetConfig()  # the --dev devnet keeps these defaults (only its timings are scaled)
+NETWORK = DevnetConfig().chain  # the --dev devnet keeps these defaults (only its timings are scaled)
 
 
 def good_epochs(report: dict[str, Any]) -> dict[str, set[int]]:

@@ -210,6 +210,7 @@ async def test_a_task_waiting_for_something_outside_never_starves_the_watchdog()
 async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_path) -> None:
     """The hw sensors read the Pi firmware's undervoltage alarm; the health object reports it and
     the job manager pauses init on the very same reading (its own sysfs has no alarm here)."""
+    from appliance.chain import DEVNET
     from appliance.config import PostSettings
     from appliance.drives.volume import Volume
     from appliance.events import EventBus
@@ -225,8 +226,9 @@ async def test_one_power_reading_feeds_the_health_object_and_the_init_pause(tmp_
     (hwmon / "in0_lcrit_alarm").write_text("1")
     bus = EventBus()
     hw = HwManager(bus, HwConfig(sysfs_root=sysfs, interval_s=0.05, i2c_bus=None))
-    jobs = JobManager(bus, PostSettings(commitment_atx_id="cd" * 32, labels_per_unit=1024, scrypt_n=16,
-                                        max_file_size=4096, free_margin=0, max_units=1, threads=1),
+    jobs = JobManager(bus, PostSettings(commitment_atx_id="cd" * 32, max_file_size=4096, free_margin=0,
+                                        max_units=1, threads=1),
+                      DEVNET.replace({"labels_per_unit": 1024, "scrypt_n": 16}),
                       health_root=tmp_path / "no-sysfs", health_interval=0.05, measure_seconds=0.05)
     power = PowerCheck(hw.snapshot)
     jobs.undervoltage_source = power.undervoltage

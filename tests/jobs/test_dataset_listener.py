@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from appliance.chain import DEVNET
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus, Topic
@@ -49,9 +50,10 @@ class _Recorder:
 
 async def test_progress_does_not_wake_the_node_supervisor(tmp_path: Path) -> None:
     bus = EventBus()
-    settings = PostSettings(commitment_atx_id=ATX, labels_per_unit=1 << 20, scrypt_n=16,
-                            max_file_size=1 << 24, free_margin=0, max_units=4, threads=1)
-    jobs = JobManager(bus, settings, health_root=tmp_path / "sysfs", measure_seconds=0.05)
+    settings = PostSettings(commitment_atx_id=ATX, max_file_size=1 << 24, free_margin=0, max_units=4,
+                            threads=1)
+    chain = DEVNET.replace({"labels_per_unit": 1 << 20, "scrypt_n": 16, "min_num_units": 1})
+    jobs = JobManager(bus, settings, chain, health_root=tmp_path / "sysfs", measure_seconds=0.05)
     reads: list[bytes] = []
 
     def network(coinbase: bytes) -> NodeConfig | None:
@@ -90,9 +92,9 @@ async def test_progress_does_not_wake_the_node_supervisor(tmp_path: Path) -> Non
 
 async def test_ready_and_lost_wake_it_once_each(tmp_path: Path) -> None:
     bus = EventBus()
-    settings = PostSettings(commitment_atx_id=ATX, labels_per_unit=1024, scrypt_n=16,
-                            max_file_size=4096, free_margin=0, max_units=2, threads=1)
-    jobs = JobManager(bus, settings, health_root=tmp_path / "sysfs", measure_seconds=0.05)
+    settings = PostSettings(commitment_atx_id=ATX, max_file_size=4096, free_margin=0, max_units=2, threads=1)
+    chain = DEVNET.replace({"labels_per_unit": 1024, "scrypt_n": 16, "min_num_units": 1})
+    jobs = JobManager(bus, settings, chain, health_root=tmp_path / "sysfs", measure_seconds=0.05)
     reads: list[bytes] = []
     supervisor = NodeSupervisor(bus, tmp_path / "node", provider=None,  # type: ignore[arg-type]
                                 network=lambda c: reads.append(c),  # type: ignore[arg-type,func-returns-value]

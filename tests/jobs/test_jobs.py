@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.chain import DEVNET, ChainParams
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import Event, EventBus, Topic
@@ -36,11 +37,14 @@ async def _until(predicate: Callable[[], object], what: str, timeout: float = 60
         await asyncio.sleep(0.02)
 
 
-def _settings(**kw: int) -> PostSettings:
+def _settings(**kw: int) -> tuple[PostSettings, ChainParams]:
+    """This machine's knobs and the chain (labels per unit and scrypt N are the chain's)."""
     base = {"labels_per_unit": 1024, "scrypt_n": 16, "max_file_size": 4096, "free_margin": 0,
             "max_units": 2, "threads": 1}
     base.update(kw)
-    return PostSettings(commitment_atx_id=ATX, **base)
+    chain = DEVNET.replace({k: base.pop(k) for k in ("labels_per_unit", "scrypt_n", "min_num_units")
+                            if k in base})
+    return PostSettings(commitment_atx_id=ATX, **base), chain
 
 
 def _volume(tmp_path: Path, name: str, **kw: object) -> Volume:
@@ -57,8 +61,9 @@ def _volume(tmp_path: Path, name: str, **kw: object) -> Volume:
 async def manager(tmp_path: Path):  # type: ignore[no-untyped-def]
     made: list[JobManager] = []
 
-    async def build(settings: PostSettings, health_root: Path | None = None) -> JobManager:
-        jobs = JobManager(EventBus(), settings, health_root=health_root or tmp_path / "sysfs",
+    async def build(settings: tuple[PostSettings, ChainParams], health_root: Path | None = None
+                    ) -> JobManager:
+        jobs = JobManager(EventBus(), *settings, health_root=health_root or tmp_path / "sysfs",
                           health_interval=0.05, measure_seconds=0.05)
         await jobs.start()
         made.append(jobs)
@@ -170,6 +175,16 @@ async def test_full_drive_gets_a_clear_error_and_nothing_written(manager, tmp_pa
     await jobs.volume_ready(volume)
     await _until(lambda: _snap(jobs, "full").state is JobState.ERROR, "the plan to fail")
     assert "the drive is full" in _snap(jobs, "full").reason
+    assert list(volume.datadir.iterdir()) == []
+
+
+async def test_a_drive_below_the_chains_minimum_units_is_refused_before_any_label(manager,
+                                                                                   tmp_path: Path) -> None:
+    jobs = await manager(_settings(max_units=2, min_num_units=3))
+    volume = _volume(tmp_path, "small")
+    await jobs.volume_ready(volume)
+    await _until(lambda: _snap(jobs, "small").state is JobState.ERROR, "the plan to fail")
+    assert "needs at least 3 units" in _snap(jobs, "small").reason
     assert list(volume.datadir.iterdir()) == []
 
 
@@ -317,7 +332,7 @@ async def test_init_stopped_by_emfile_resumes_once_descriptors_are_free(tmp_path
     from appliance.supervision import Backoff
 
     settings = _settings(labels_per_unit=1 << 12, max_units=4, scrypt_n=64, max_file_size=1024)
-    jobs = JobManager(EventBus(), settings, health_root=tmp_path / "sysfs", measure_seconds=0.05,
+    jobs = JobManager(EventBus(), *settings, health_root=tmp_path / "sysfs", measure_seconds=0.05,
                       retry=Backoff(initial=0.05, maximum=0.2))
     await jobs.start()
     volume = _volume(tmp_path, "fds")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.chain import DEVNET
 from appliance.config import PostSettings
 from appliance.drives.volume import Volume
 from appliance.events import EventBus, Topic
@@ -40,9 +41,9 @@ async def _until(jobs: JobManager, drive_id: str, test, what: str) -> None:  # t
 async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Path) -> None:
     bus = EventBus()
     bus.bind(asyncio.get_running_loop())
-    settings = PostSettings(labels_per_unit=256, scrypt_n=16, max_file_size=4096, free_margin=0,
-                            max_units=2, commitment_atx_id="11" * 32)
-    jobs = JobManager(bus, settings, health_root=tmp_path / "none", measure_seconds=0.05)
+    settings = PostSettings(max_file_size=4096, free_margin=0, max_units=2, commitment_atx_id="11" * 32)
+    chain = DEVNET.replace({"labels_per_unit": 256, "scrypt_n": 16})
+    jobs = JobManager(bus, settings, chain, health_root=tmp_path / "none", measure_seconds=0.05)
     await jobs.start()
     try:
         done, busy = _volume(tmp_path, "done"), _volume(tmp_path, "busy")
@@ -52,8 +53,9 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
         info = await provider.info(done.node_id)
         assert (info.node_id, info.num_units, info.labels_per_unit) == (done.node_id, 2, 256)
 
-        jobs.settings = PostSettings(labels_per_unit=1 << 16, scrypt_n=512, max_file_size=1 << 20,
-                                     free_margin=0, max_units=4, commitment_atx_id="11" * 32)
+        jobs.settings = PostSettings(max_file_size=1 << 20, free_margin=0, max_units=4,
+                                     commitment_atx_id="11" * 32)
+        jobs.chain = DEVNET.replace({"labels_per_unit": 1 << 16, "scrypt_n": 512})
         await jobs.volume_ready(busy)
         await _until(jobs, "busy", lambda j: j.position > 0, "the second drive to initialize")
         with pytest.raises(PostUnavailable, match="no drive with complete PoST data"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from appliance.chain import DEVNET
 from appliance.node.clock import ClockConfig, ClockError, LayerClock, ManualTime, SystemTime
 from appliance.node.config import NodeConfig, NodeConfigError, PoetServer
 
@@ -74,15 +75,15 @@ def test_time_sources():
     assert isinstance(SystemTime().synced(), bool)
 
 
+CHAIN = DEVNET.replace({"genesis_time": 100, "genesis_extra_data": "x", "golden_atx": "01" * 32})
+
+
 def _config(**kw):
     values = dict(
-        clock=ClockConfig(100, 1, 10, 6, 4, 1, 0.5),
-        genesis_extra_data="x",
-        golden_atx=b"\x01" * 32,
+        chain=CHAIN,
         poets=(PoetServer("http://p", b"\x02" * 32), PoetServer("http://q")),
         gateway_url="http://g",
         coinbase=bytes(24),
-        labels_per_unit=256,
     )
     values.update(kw)
     return NodeConfig(**values)
@@ -93,10 +94,13 @@ def test_node_config_round_trip_and_errors():
     assert NodeConfig.from_json(cfg.to_json()) == cfg
     assert len(cfg.genesis_id) == 20
     assert cfg.regossip_interval == 7200.0  # go-spacemesh's 2 h unless the network says otherwise
-    for bad in (dict(golden_atx=b"x"), dict(coinbase=b"x"), dict(poets=()), dict(labels_per_unit=0),
-                dict(regossip_interval=0.0)):
+    assert cfg.clock == ClockConfig(100, 1, 10, 6, 4, 1, 0.5) and cfg.hrp == DEVNET.hrp
+    for bad in (dict(coinbase=b"x"), dict(poets=()), dict(regossip_interval=0.0)):
         with pytest.raises(NodeConfigError):
             _config(**bad)
-    for broken in ([], {**cfg.to_json(), "golden_atx": "zz"}, {**cfg.to_json(), "clock": {"genesis": 1}}):
+    chain = cfg.to_json()["chain"]
+    for broken in ([], {**cfg.to_json(), "chain": {**chain, "golden_atx": "zz"}},
+                   {**cfg.to_json(), "chain": {**chain, "labels_per_unit": 0}},
+                   {**cfg.to_json(), "chain": {**chain, "bogus": 1}}):
         with pytest.raises(NodeConfigError):
             NodeConfig.from_json(broken)

@@ -196,7 +196,8 @@ async def test_state_files(tmp_path):
 
 
 async def test_manager_refuses_state_from_newer_version(tmp_path):
-    from appliance.node.clock import ClockConfig, ManualTime
+    from appliance.chain import DEVNET
+    from appliance.node.clock import ManualTime
     from appliance.node.config import NodeConfig, PoetServer
     from appliance.node.lightnode import LightNode
 
@@ -205,13 +206,10 @@ async def test_manager_refuses_state_from_newer_version(tmp_path):
         json.dumps({"version": 2, "node_id": me.node_id.hex()})
     )
     config = NodeConfig(
-        ClockConfig(0, 1, 10, 6, 4, 1, 0.5),
-        "x",
-        b"\x01" * 32,
+        DEVNET.replace({"genesis_time": 0, "genesis_extra_data": "x"}),
         (PoetServer("http://127.0.0.1:9"),),
         "http://127.0.0.1:9",
         bytes(24),
-        256,
     )
     manager = LightNode(config, tmp_path, None, time_source=ManualTime(), identities=[me])  # type: ignore[arg-type]
     await manager.start()

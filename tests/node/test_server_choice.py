@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from appliance.chain import DEVNET
 from appliance.events import EventBus
-from appliance.node.clock import ClockConfig
 from appliance.node.config import NodeConfig, NodeConfigError, PoetServer
 from appliance.node.supervisor import NodeSupervisor
 
@@ -18,10 +18,9 @@ PIN, PIN2 = b"\x02" * 32, b"\x04" * 32
 
 
 def _network(coinbase: bytes) -> NodeConfig:
-    return NodeConfig(clock=ClockConfig(100, 1, 10, 6, 4, 1, 0.5), genesis_extra_data="x",
-                      golden_atx=b"\x01" * 32,
+    return NodeConfig(DEVNET.at_genesis(100.0),
                       poets=(PoetServer("https://poet.net", PIN), PoetServer("https://poet-2.net", PIN2)),
-                      gateway_url="https://gw.net", coinbase=coinbase, labels_per_unit=256)
+                      gateway_url="https://gw.net", coinbase=coinbase)
 
 
 def test_with_servers_keeps_pins_and_checks_urls() -> None:
@@ -29,7 +28,7 @@ def test_with_servers_keeps_pins_and_checks_urls() -> None:
     assert net.with_servers([], []) == net
     mine = net.with_servers(["https://poet-2.net/", "https://poet.net"], ["http://my-gw.lan"])
     assert mine.poets == (PoetServer("https://poet-2.net/", PIN2), PoetServer("https://poet.net", PIN))
-    assert mine.gateway_url == "http://my-gw.lan" and mine.clock == net.clock
+    assert mine.gateway_url == "http://my-gw.lan" and mine.chain == net.chain
     for bad in (["ftp://poet"], ["poet.example"], ["http://"]):
         with pytest.raises(NodeConfigError, match="not an http"):
             net.with_servers(bad, [])

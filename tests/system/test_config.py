@@ -13,7 +13,7 @@ def test_missing_file_gives_defaults_and_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     assert load_config(path) == DaemonConfig()
     config = DaemonConfig(listen_port=8080, loop_backing_dirs=["/x"])
-    config.post.scrypt_n = 16
+    config.post.threads = 4
     save_config(path, config)
     assert load_config(path) == config
 
@@ -24,7 +24,8 @@ def test_missing_file_gives_defaults_and_round_trips(tmp_path: Path) -> None:
     ('{"listen_port": "80"}', "listen_port: expected a non-negative integer"),
     ('{"listen_port": -1}', "non-negative"),
     ('{"bogus": 1}', "unknown field"),
-    ('{"post": {"scrypt_n": 1000}}', "power of two"),
+    ('{"post": {"scrypt_n": 8192}}', "post.scrypt_n: a fact of the chain.*network.json"),
+    ('{"post": {"labels_per_unit": 256, "threads": 2}}', "post.labels_per_unit: a fact of the chain"),
     ('{"post": {"max_file_size": 1000}}', "multiple of 16"),
     ('{"post": 3}', "post: expected an object"),
     ('{"loop_backing_dirs": "/tmp"}', "expected list"),

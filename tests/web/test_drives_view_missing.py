@@ -30,7 +30,7 @@ async def test_estimate_and_allocate_on_a_vanished_drive_are_conflicts(tmp_path:
     settings = PostSettings()
     jobs = JobManager(EventBus(), settings)
     jobs.pause("test", "held so the job does not start initializing")
-    jobs._rates[settings.scrypt_n] = 1000.0  # no measurement: this test is about the plan's I/O
+    jobs._rates[jobs.chain.scrypt_n] = 1000.0  # no measurement: this test is about the plan's I/O
     datadir = tmp_path / "mnt" / "smeshbox"
     datadir.mkdir(parents=True)
     await jobs.volume_ready(Volume("fs-1", tmp_path / "mnt", PostDataset(datadir), "drive-1", b"\1" * 32,
