@@ -53,9 +53,11 @@ function needsLine(list) {
   if (!list.length) return h("dd", { id: "needs" }, h("strong", { class: "good" }, "Nothing — all is well"));
   const item = (p) => h("li", { class: `sev-${p.severity}` }, h("strong", {}, p.reason),
     h("span", { class: "small block" }, p.remedy));
-  return h("dd", { id: "needs" }, h("ul", { class: "plain needs" }, list.slice(0, 2).map(item)),
-    list.length > 2 ? h("details", { class: "small" }, h("summary", {}, `${list.length - 2} more`),
-      h("ul", { class: "plain needs" }, list.slice(2).map(item))) : null);
+  // The worst one with its remedy; the others one tap away, so the answer stays on a phone's
+  // first screen however many there are.
+  return h("dd", { id: "needs" }, h("ul", { class: "plain needs" }, list.slice(0, 1).map(item)),
+    list.length > 1 ? h("details", { class: "small" }, h("summary", {}, `${list.length - 1} more`),
+      h("ul", { class: "plain needs" }, list.slice(1).map(item))) : null);
 }
 
 // Per identity, one tap away (the card itself shows the total).
