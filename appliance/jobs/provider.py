@@ -8,6 +8,7 @@ proving deadlines pre-empt init. The proving itself is ``appliance.post.prover``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from appliance.drives.volume import Volume
@@ -37,8 +38,10 @@ class JobsPostProvider:
         )
 
     def _direct(self, volume: Volume) -> DirectPostProvider:
-        # The dataset itself says which scrypt N its labels were made with.
-        return DirectPostProvider({volume.node_id: volume.dataset}, self.proof_config, self.nonces,
+        # The dataset itself says which scrypt N its labels were made with; data made elsewhere
+        # records none and was made for this box's chain.
+        dataset = dataclasses.replace(volume.dataset, default_scrypt_n=self.jobs.chain.scrypt_n)
+        return DirectPostProvider({volume.node_id: dataset}, self.proof_config, self.nonces,
                                   self.threads, fast_mode=self.fast_mode)
 
     async def info(self, node_id: bytes) -> PostInfo:

@@ -76,3 +76,30 @@ async def test_proof_comes_from_the_drive_and_pauses_init_meanwhile(tmp_path: Pa
             await provider.info(generate("stranger").node_id)
     finally:
         await jobs.stop()
+
+
+async def test_data_made_elsewhere_is_proven_with_the_chains_scrypt_n(tmp_path: Path) -> None:
+    """A dataset made on a PC records no init state; the box proves it with its chain's N (16
+    here), not mainnet's 8192 — with the wrong N the prover's own verification refuses the proof."""
+    from appliance.post.initializer import Initializer
+    from appliance.post.metadata import PostMetadata
+    from appliance.post.writer import STATE_FILE
+
+    chain = DEVNET.replace({"labels_per_unit": 256, "scrypt_n": 16})
+    volume = _volume(tmp_path, "adopted")
+    meta = PostMetadata(volume.node_id, b"\x11" * 32, chain.labels_per_unit, 2, 4096)
+    assert Initializer(volume.datadir, meta, scrypt_n=chain.scrypt_n).run().complete
+    (volume.datadir / STATE_FILE).unlink()  # what postcli leaves: labels and metadata only
+    volume = Volume(volume.drive_id, volume.mountpoint, volume.dataset, volume.identity, volume.node_id,
+                    read_only=False, has_data=True)
+    settings = PostSettings(max_file_size=4096, free_margin=0, max_units=2, commitment_atx_id="11" * 32)
+    jobs = JobManager(EventBus(), settings, chain, health_root=tmp_path / "none", measure_seconds=0.05)
+    await jobs.start()
+    try:
+        await jobs.volume_ready(volume)
+        await _until(jobs, "adopted", lambda j: j.state is JobState.READY, "the adopted dataset")
+        provider = JobsPostProvider(jobs, EASY, nonces=16, threads=1, fast_mode=False)
+        proof = await provider.prove(volume.node_id, b"\x03" * 32)
+        assert proof.indices
+    finally:
+        await jobs.stop()
