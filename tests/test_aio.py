@@ -25,7 +25,7 @@ async def test_a_task_that_swallows_one_cancel_still_ends() -> None:
 
     task = asyncio.create_task(stubborn())
     await asyncio.sleep(0)
-    waiter = asyncio.create_task(cancel_and_wait(task, None))
+    waiter = asyncio.create_task(cancel_and_wait(task, None, recancel_after=0.2))
     done, _ = await asyncio.wait({waiter}, timeout=30)  # a deadline for a hang, not a speed check
     try:
         assert waiter in done, "cancel_and_wait waited on a task that had swallowed its cancel"
@@ -33,6 +33,23 @@ async def test_a_task_that_swallows_one_cancel_still_ends() -> None:
     finally:
         task.cancel()
         waiter.cancel()
+
+
+async def test_cleanup_after_a_cancel_is_not_cut_short() -> None:
+    cleaned = asyncio.Event()
+
+    async def careful() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # e.g. waiting for its worker thread to stop
+            cleaned.set()
+            raise
+
+    task = asyncio.create_task(careful())
+    await asyncio.sleep(0)
+    await cancel_and_wait(task, recancel_after=5)
+    assert cleaned.is_set() and task.cancelled()
 
 
 async def test_a_failure_is_not_hidden() -> None:
