@@ -17,17 +17,13 @@ from appliance.node.config import NodeConfig
 from appliance.node.identity import generate
 from appliance.node.supervisor import NodeSupervisor
 from appliance.post.dataset import PostDataset
+from tests.asyncwait import until
 
 ATX = "cd" * 32
 
 
 async def _until(predicate: Callable[[], object], what: str, timeout: float = 120.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await until(predicate, what, timeout)
 
 
 def _volume(tmp_path: Path, name: str) -> Volume:

@@ -24,17 +24,13 @@ from appliance.node.identity import generate
 from appliance.post.dataset import PostDataset
 from appliance.post.initializer import Initializer
 from appliance.post.metadata import PostMetadata, read_metadata
+from tests.asyncwait import until
 
 ATX = "cd" * 32
 
 
 async def _until(predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await until(predicate, what, timeout)
 
 
 def _settings(**kw: int) -> tuple[PostSettings, ChainParams]:
